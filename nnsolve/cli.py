@@ -62,8 +62,11 @@ def cli():
               help="terminal: rich working; json: the result contract; markdown: for notes.")
 @click.option("--precision", "-p", type=click.IntRange(0, 15), default=None,
               help="Decimals shown in the working (overrides the file's 'precision'; default 4).")
+@click.option("--rounding", "-r", type=click.IntRange(0, 12), default=None,
+              help="Hand rounding: round every number written down to N decimals before it is used "
+                   "(overrides the file's 'rounding').")
 @click.option("--full", is_flag=True, help="Show every time step and table row of a long problem.")
-def run(file, fmt, precision, full):
+def run(file, fmt, precision, rounding, full):
     """Solve the problem in FILE and show the complete working.
 
     \b
@@ -72,10 +75,11 @@ def run(file, fmt, precision, full):
       nnsolve run problems/mlp_seed.yaml --format json
       nnsolve run problems/perceptron_seed.yaml --precision 6
       nnsolve run problems/mlp_softmax.yaml --format markdown > mlp.md
+      nnsolve run problems/lstm_seed.yaml --rounding 3   # as a hand calculation to 3 d.p.
     """
     from .core import solve_file
 
-    working = solve_file(file, precision)
+    working = solve_file(file, precision, rounding)
     emit(working, fmt, full)
 
 

@@ -7,12 +7,20 @@ from . import kinds
 from .errors import InputError
 from .loader import Located, load_file, load_text
 from .schema import Reader
+from . import ops
+from .sheet import Sheet, path_text
 from .working import Working
 
 MAX_PRECISION = 15
 
 
-def solve_located(loc: Located, precision: int | None = None) -> Working:
+MAX_ROUNDING = 12
+
+
+def solve_located(loc: Located, precision: int | None = None, rounding: int | None = None,
+                  given: dict | None = None) -> Working:
+    """Solve a loaded problem. ``precision``/``rounding`` override the file's keys;
+    ``given``: {result path: value} put in place of the computed values (for checking)."""
     if loc.data is None:
         raise InputError("the file is empty: a problem file needs at least 'kind:'", file=loc.file)
     if not isinstance(loc.data, dict):
@@ -24,17 +32,79 @@ def solve_located(loc: Located, precision: int | None = None) -> Working:
                          file=loc.file, line=1, column=1)
     kind = r.choice("kind", kinds.available())
     title = r.string("title", None)
-    file_precision = r.integer("precision", 4, minimum=0, maximum=MAX_PRECISION)
+    file_precision = r.integer("precision", None, minimum=0, maximum=MAX_PRECISION)
+    file_rounding = r.integer("rounding", None, minimum=0, maximum=MAX_ROUNDING,
+                              what=f"the decimals of hand rounding, a whole number 0 … {MAX_ROUNDING}")
+    rounding = file_rounding if rounding is None else rounding
     remarks = _read_remarks(r)
     module = kinds.get(kind)
     problem = module.read(r, kind)
     r.finish()
-    working = Working(kind=kind, title=title, precision=file_precision if precision is None else precision,
-                      source=loc.file)
-    with np.errstate(all="ignore"):
-        module.solve(problem, working)
+    if precision is None:  # shown as written down: with hand rounding, to its decimals
+        precision = file_precision if file_precision is not None else rounding if rounding is not None else 4
+    working = _solve(module, problem, kind, title, precision, loc.file, rounding, given)
+    if rounding is not None:
+        exact = _solve(module, problem, kind, title, precision, loc.file, None, given)
+        _rounding_section(working, exact.results, rounding)
     _attach_remarks(working, remarks, r)
     return working
+
+
+def _solve(module, problem, kind, title, precision, source, rounding, given) -> Working:
+    working = Working(kind=kind, title=title, precision=precision, source=source)
+    if not getattr(module, "ON_SHEET", False):  # a kind not yet on the recorder
+        with np.errstate(all="ignore"):
+            module.solve(problem, working)
+        return working
+    sheet = Sheet(working, rounding=rounding, given=given)
+    with np.errstate(all="ignore"), ops.rounding(rounding):
+        module.solve(problem, sheet)
+    working.results = sheet.results()
+    working.sheet = sheet
+    return working
+
+
+def _leaves(value, path):
+    """(path, vector or number) of every numeric leaf of a result; matrices by rows."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, path + (k,))
+    elif isinstance(value, (list, tuple)) and value and not all(isinstance(x, (int, float)) for x in value):
+        for i, v in enumerate(value, start=1):
+            yield from _leaves(v, path + (i,))
+    elif isinstance(value, np.ndarray) and value.ndim >= 2:
+        for i, v in enumerate(value, start=1):
+            yield from _leaves(v, path + (i,))
+    elif isinstance(value, (bool, str)) or value is None:
+        return
+    else:
+        yield path, np.asarray(value, dtype=float)
+
+
+MAX_ROUNDING_ROWS = 500
+
+
+def _rounding_section(working: Working, exact: dict, n: int) -> None:
+    """The closing table of hand rounding: each result whose hand-rounded value is not the
+    exact float64 value rounded to the same decimals, both shown."""
+    hand = dict(_leaves(working.results, ()))
+    rows = []
+    for path, ex in _leaves(exact, ()):
+        got = hand.get(path)
+        if got is None or got.shape != ex.shape:
+            continue
+        if not np.array_equal(ops.round_half_away(ex, n), got):
+            rows.append([path_text(path), got, ex])
+    sec = working.section("Hand rounding")
+    sec.text(f"Every number the working writes down was rounded to {n} decimal{'s' if n != 1 else ''} before "
+             "the next step used it, as a hand calculation does; the numbers given in the problem were not. "
+             + ("These results differ from the exact (float64) values rounded to as many decimals:"
+                if rows else "Every result agrees with the exact (float64) value rounded to as many decimals."),
+             "note")
+    if rows:
+        more = len(rows) - MAX_ROUNDING_ROWS
+        sec.table(["result", f"hand rounded ({n} d.p.)", "exact"], rows[:MAX_ROUNDING_ROWS],
+                  note=f"{more} more rows are left out." if more > 0 else None)
 
 
 def _read_remarks(r: Reader) -> list:
@@ -84,9 +154,11 @@ def _attach_remarks(working: Working, remarks: list, r: Reader) -> None:
             sec.text(text, "note")
 
 
-def solve_file(path: str, precision: int | None = None) -> Working:
-    return solve_located(load_file(path), precision)
+def solve_file(path: str, precision: int | None = None, rounding: int | None = None,
+               given: dict | None = None) -> Working:
+    return solve_located(load_file(path), precision, rounding, given)
 
 
-def solve_text(text: str, file: str = "<input>", precision: int | None = None) -> Working:
-    return solve_located(load_text(text, file), precision)
+def solve_text(text: str, file: str = "<input>", precision: int | None = None, rounding: int | None = None,
+               given: dict | None = None) -> Working:
+    return solve_located(load_text(text, file), precision, rounding, given)

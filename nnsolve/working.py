@@ -24,6 +24,7 @@ class Step:
     note: str | None = None
     components: bool = True
     substitute: bool = True
+    id: str | None = None  # the result path of the quantity (check.md), where it has one
 
     @property
     def value(self):
@@ -118,6 +119,7 @@ class Working:
     results: dict = field(default_factory=dict)
     precision: int = 4
     source: str | None = None
+    sheet: Any = None  # the recorder that made it (its result paths, in working order)
 
     def section(self, title: str, level: int = 2, detail: bool = False, builder=None) -> Section:
         s = Section(title, [], level, detail, builder)

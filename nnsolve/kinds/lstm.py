@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import expr as E
+from .. import ops
 from ..working import Values, Working
 
 SUMMARY = "LSTM cell forward pass over a sequence: gates, cell and hidden state per time step"
@@ -209,62 +210,61 @@ def read(r, kind):
     return Problem(X, gates, init["h"], init["c"])
 
 
-def solve(p: Problem, w: Working) -> None:
+ON_SHEET = True  # solved on the recorder (nnsolve.sheet)
+
+
+def cell(page, t, weights, x, h_prev, c_prev, wide=False):
+    """One time step of the LSTM, each formula stated once. ``page`` decides what happens
+    to it: a shown page records the working, the silent page only computes, the rules page
+    states it in symbols (t = "t"). ``weights``: (W, U, b), dicts by gate."""
+    W, U, b = ({g: page.sym(f"{k}_{g}", v) for g, v in d.items()} for k, d in zip("WUb", weights))
+    prev = "t-1" if t == "t" else t - 1
+    x, h_prev, c_prev = page.sym(f"x_{{{t}}}", x), page.sym(f"h_{{{prev}}}", h_prev), page.sym(f"c_{{{prev}}}", c_prev)
+    sub = not wide
+    f = page.step(("f", t), f"f_{{{t}}}", ops.sigma(W["f"] @ x + U["f"] @ h_prev + b["f"]), "Forget gate",
+                  substitute=sub)
+    i = page.step(("i", t), f"i_{{{t}}}", ops.sigma(W["i"] @ x + U["i"] @ h_prev + b["i"]), "Input gate",
+                  substitute=sub)
+    g = page.step(("g", t), f"g_{{{t}}}", ops.tanh(W["c"] @ x + U["c"] @ h_prev + b["c"]), "Candidate",
+                  substitute=sub)
+    o = page.step(("o", t), f"o_{{{t}}}", ops.sigma(W["o"] @ x + U["o"] @ h_prev + b["o"]), "Output gate",
+                  substitute=sub)
+    c = page.step(("c", t), f"c_{{{t}}}", ops.odot(f, c_prev) + ops.odot(i, g), "Cell state")
+    h = page.step(("h", t), f"h_{{{t}}}", ops.odot(o, ops.tanh(c)), "Hidden state")
+    return f, i, g, o, c, h
+
+
+def solve(p: Problem, sheet) -> None:
     T, n = p.X.shape
     m = p.gates.m
-    problem_section(w, "An LSTM cell", p.X, p.gates, LABELS, {"h": p.h0, "c": p.c0})
-    rules = w.section("Equations")
-    rules.math(r"f_{t} = \sigma(W_f x_{t} + U_f h_{t-1} + b_f)", "forget gate")
-    rules.math(r"i_{t} = \sigma(W_i x_{t} + U_i h_{t-1} + b_i)", "input gate")
-    rules.math(r"g_{t} = \tanh(W_c x_{t} + U_c h_{t-1} + b_c)", "candidate")
-    rules.math(r"o_{t} = \sigma(W_o x_{t} + U_o h_{t-1} + b_o)", "output gate")
-    rules.math(r"c_{t} = f_{t} \odot c_{t-1} + i_{t} \odot g_{t}", "cell state")
-    rules.math(r"h_{t} = o_{t} \odot \tanh(c_{t})", "hidden state")
+    problem_section(sheet, "An LSTM cell", p.X, p.gates, LABELS, {"h": p.h0, "c": p.c0})
+    nums = (p.gates.W, p.gates.U, p.gates.b)
+    rules = sheet.rules("Equations")
+    cell(rules, "t", nums, p.X[0], p.h0, p.c0)
     rules.text(r"$g_{t}$ is the candidate cell state (written $\hat{c}_{t}$ in some notes); "
                r"$\odot$ is the element-wise product.", "note")
-
     wide = m >= WIDE_FROM
     if wide:
         rules.text(WIDE_NOTE.format(m=m), "note")
     names = ("f", "i", "g", "o", "c", "h")
     series = {k: np.empty((T, m)) for k in names}
-    syms = weight_syms(p.gates)
-    nums = (p.gates.W, p.gates.U, p.gates.b)
-
-    def cell(A, sec, t, weights, x, h_prev, c_prev):
-        """One time step, each formula stated once: A is E.EXPR (the working is recorded in
-        sec) or E.NUMPY (plain values, bit-identical, for steps whose working is not read)."""
-        W, U, b = weights
-        x, h_prev, c_prev = A.sym(f"x_{{{t}}}", x), A.sym(f"h_{{{t - 1}}}", h_prev), A.sym(f"c_{{{t - 1}}}", c_prev)
-        f = sec.step("Forget gate", f"f_{{{t}}}", A.sigma(W["f"] @ x + U["f"] @ h_prev + b["f"]),
-                     substitute=not wide)
-        i = sec.step("Input gate", f"i_{{{t}}}", A.sigma(W["i"] @ x + U["i"] @ h_prev + b["i"]),
-                     substitute=not wide)
-        g = sec.step("Candidate", f"g_{{{t}}}", A.tanh(W["c"] @ x + U["c"] @ h_prev + b["c"]),
-                     substitute=not wide)
-        o = sec.step("Output gate", f"o_{{{t}}}", A.sigma(W["o"] @ x + U["o"] @ h_prev + b["o"]),
-                     substitute=not wide)
-        c = sec.step("Cell state", f"c_{{{t}}}", A.odot(f, c_prev) + A.odot(i, g))
-        h = sec.step("Hidden state", f"h_{{{t}}}", A.odot(o, A.tanh(c)))
-        return f, i, g, o, c, h
 
     def working_of(t, x, h_prev, c_prev):
-        def build(sec):
-            sec.table([f"x_{{{t}}}", f"h_{{{t - 1}}}", f"c_{{{t - 1}}}"], [[x, h_prev, c_prev]])
-            cell(E.EXPR, sec, t, syms, x, h_prev, c_prev)
+        def build(page):
+            page.table([f"x_{{{t}}}", f"h_{{{t - 1}}}", f"c_{{{t - 1}}}"], [[x, h_prev, c_prev]])
+            cell(page, t, nums, x, h_prev, c_prev, wide)
         return build
 
     h_prev, c_prev = p.h0, p.c0
     for t in range(1, T + 1):
         x = p.X[t - 1]
-        w.section(f"Time step t = {t}", level=3, detail=True, builder=working_of(t, x, h_prev, c_prev))
-        values = cell(E.NUMPY, Values(), t, nums, x, h_prev, c_prev)
+        sheet.section(f"Time step t = {t}", level=3, detail=True, builder=working_of(t, x, h_prev, c_prev))
+        values = cell(sheet.silent, t, nums, x, h_prev, c_prev)
         for k, v in zip(names, values):
             series[k][t - 1] = v
         c_prev, h_prev = values[4], values[5]
 
     tex = {k: f"{k}_{{t}}" for k in names}
-    summary_section(w, names, tex, series, m)
-    end = w.section("Result")
+    summary_section(sheet, names, tex, series, m)
+    end = sheet.section("Result")
     end.table([f"h_{{{T}}}", f"c_{{{T}}}"], [[h_prev, c_prev]])
-    w.results = {k: series[k].tolist() for k in names}

@@ -26,6 +26,11 @@ def _paren(text: str) -> str:
     return r"\left(" + text + r"\right)"
 
 
+def symbolic(e: E.Expr) -> str:
+    """The LaTeX of a formula in symbols only (no numbers are printed)."""
+    return FormulaPrinter(NumberFormat(precision=4, style="latex")).symbolic(e)
+
+
 class FormulaPrinter:
     def __init__(self, fmt: NumberFormat):
         self.fmt = fmt

@@ -49,6 +49,7 @@ def working_dict(w: Working, full: bool = True) -> dict:
             if isinstance(b, Step):
                 lines = step_lines(b, printer)
                 d = {"type": "step", "label": b.label, "lhs": to_unicode(b.lhs),
+                     **({"id": b.id} if b.id is not None else {}),
                      "symbolic": to_unicode(lines.symbolic),
                      "substituted": to_unicode(lines.forms[0]) if lines.forms else
                      ("; ".join(f"[{i}] " + to_unicode(f[0]) for i, f, _ in lines.components if f) or to_unicode(lines.symbolic)),

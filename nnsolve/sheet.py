@@ -1,0 +1,218 @@
+"""The one recorder: every quantity a solver computes goes through :meth:`Page.step`.
+
+A solver writes each formula once, with the operations of :mod:`nnsolve.ops`, and hands it
+to a page of the sheet together with the quantity's result path (``check.md``: ``h[2]``,
+``history[3].v``, ``weights[1]``; or None for a quantity only the working names)::
+
+    f = page.step(("f", t), f"f_{{{t}}}", ops.sigma(Wf @ x + Uf @ h + bf), "Forget gate")
+
+In that one call, in one place, the sheet
+
+- records the step with its formula (a shown page) or just computes (a silent page, for
+  the steps nobody reads; both run the same formula, so their values agree bit for bit);
+- rounds the value to N decimals under hand rounding (``rounding: N``);
+- replaces it by a given value (a student's answer: later steps are then computed from
+  it, which is what marking with error carried forward needs);
+- remembers it under its path: ``results`` are what the sheet remembered.
+
+Kinds need no code of their own for any of this.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .expr import Expr, Sym
+from .working import Math, Step, Table, Text, Working
+
+Path = tuple  # ("h", 2) = h[2]; ("history", 3, "v") = history[3].v; indices count from 1
+
+
+def path_text(path: Path) -> str:
+    """("history", 3, "v") -> "history[3].v"."""
+    out = ""
+    for part in path:
+        if isinstance(part, str):
+            out += ("." if out else "") + part
+        else:
+            out += f"[{part}]"
+    return out
+
+
+def parse_path(text: str) -> Path:
+    """"history[3].v" -> ("history", 3, "v"). Raises ValueError on a malformed path."""
+    import re
+    text = text.strip()
+    out: list = []
+    pos = 0
+    for m in re.finditer(r"\.?([A-Za-z_][A-Za-z_0-9]*)|\[\s*(\d+)\s*\]", text):
+        if m.start() != pos:
+            raise ValueError(text)
+        if m.group(1) is not None:
+            if m.group(0).startswith(".") and not out:
+                raise ValueError(text)
+            out.append(m.group(1))
+        else:
+            if not out or int(m.group(2)) < 1:
+                raise ValueError(text)
+            out.append(int(m.group(2)))
+        pos = m.end()
+    if pos != len(text) or not out or not isinstance(out[0], str):
+        raise ValueError(text)
+    return tuple(out)
+
+
+class Sheet:
+    """Where one solve keeps its numbers. ``rounding``: decimals of hand rounding (or None);
+    ``given``: {path: value} put in place of the computed values."""
+
+    def __init__(self, working: Working, *, rounding: int | None = None, given: dict | None = None):
+        self.working = working
+        self.rounding = rounding
+        self.given = {(parse_path(k) if isinstance(k, str) else tuple(k)): v for k, v in (given or {}).items()}
+        self._given_heads = {k[0] for k in self.given}
+        self.memory: dict = {}
+        self.order: list[Path] = []  # result paths in the order the working computes them
+        self.final = False
+        self.silent = Page(self, None)
+
+    # -- pages --------------------------------------------------------------------------
+    def section(self, title: str, level: int = 2, detail: bool = False, builder=None) -> "Page":
+        """A section of the working. With a ``builder`` (a function of the page), its steps are
+        made only when a renderer first reads them, under the same rounding and given values."""
+        if builder is None:
+            return Page(self, self.working.section(title, level, detail))
+
+        def build(section):
+            with ops.rounding(self.rounding):
+                builder(Page(self, section))
+        return Page(self, self.working.section(title, level, detail, builder=build))
+
+    def rules(self, title: str) -> "RulePage":
+        """A section stating formulas without numbers: the same formulas the steps run, given
+        quantities named symbolically (x_t, h_{t−1}), are written as display formulas."""
+        return RulePage(self, self.working.section(title))
+
+    # -- the one place ------------------------------------------------------------------
+    def settle(self, path: Path | None, value, scalar: bool = False) -> np.ndarray:
+        """Round, replace, remember: the value the rest of the working goes on with."""
+        v = np.asarray(value, dtype=float)
+        if scalar:
+            v = v.reshape(())
+        if self.rounding is not None:
+            v = ops.round_half_away(v, self.rounding)
+        if path is None:
+            return v
+        if self.given and path[0] in self._given_heads:
+            v = self._replace(path, v)
+        self.remember(path, v)
+        return v
+
+    def _replace(self, path: Path, v: np.ndarray) -> np.ndarray:
+        n = len(path)
+        for key, new in self.given.items():
+            if key[:n] == path:  # the quantity itself or one of its components
+                rest = tuple(i - 1 for i in key[n:])
+                if not all(isinstance(i, int) for i in rest):
+                    continue
+                if not rest:
+                    v = np.broadcast_to(np.asarray(new, dtype=float), v.shape).copy() if v.shape else \
+                        np.asarray(new, dtype=float).reshape(())
+                elif len(rest) <= v.ndim and all(0 <= i < s for i, s in zip(rest, v.shape)):
+                    v = v.copy()
+                    v[rest] = new
+        return v
+
+    def remember(self, path: Path, value: Any) -> None:
+        """Keep a result under its path (also for counts and flags, which no step computes)."""
+        if self.final:
+            return
+        node = self.memory
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+        self.order.append(path)
+
+    def result(self, path: Path, value, *, exact: bool = False, scalar: bool = False):
+        """A result no formula computes (a copy of an earlier value, a count, a flag): numbers
+        are settled like a step's value, unless ``exact`` (counts, flags, labels)."""
+        if exact:
+            self.remember(path, value)
+            return value
+        return self.settle(path, value, scalar)
+
+    def results(self) -> dict:
+        """What the sheet remembered, as plain nested data: {1: a, 2: b} becomes [a, b]."""
+        self.final = True
+        return _plain(self.memory)
+
+
+def _plain(node):
+    if not isinstance(node, dict):
+        if isinstance(node, np.ndarray) and node.ndim == 0:
+            return float(node)
+        return node
+    if node and all(isinstance(k, int) for k in node):
+        keys = sorted(node)
+        return [_plain(node[k]) for k in keys]
+    return {k: _plain(v) for k, v in node.items()}
+
+
+class Page:
+    """A section of the working that records (``shown``), or the silent page that only
+    computes. Both take the same calls, so a formula is written once for both."""
+
+    def __init__(self, sheet: Sheet, section):
+        self.sheet = sheet
+        self.section = section
+        self.shown = section is not None
+
+    def sym(self, tex: str, value):
+        """A named quantity for the formulas: a Sym on a shown page, the array on a silent one."""
+        if self.shown:
+            return Sym(tex, value)
+        return np.asarray(value, dtype=float)
+
+    def step(self, path: Path | None, tex: str, formula, label: str = "", *, note: str | None = None,
+             components: bool = True, substitute: bool = True, scalar: bool = False):
+        """tex = formula: computed, rounded, replaced, remembered; recorded on a shown page.
+        Returns the quantity for later formulas (Sym or array)."""
+        v = self.sheet.settle(path, ops.value(formula), scalar)
+        if not self.shown:
+            return v
+        expr = formula if isinstance(formula, Expr) else Sym(tex, formula)
+        if expr.value is not v and not np.array_equal(expr.value, v):
+            expr = copy.copy(expr)  # rounded or replaced: printed as the formula, valued as settled
+            expr.value = v
+        self.section._blocks.append(Step(label, tex, expr, note, components, substitute,
+                                         id=None if path is None else path_text(path)))
+        return Sym(tex, v)
+
+    def table(self, columns, rows, title=None, note=None):
+        if self.shown:
+            self.section._blocks.append(Table(list(columns), [list(r) for r in rows], title, note))
+
+    def text(self, text: str, kind: str = "text") -> None:
+        if self.shown:
+            self.section._blocks.append(Text(text, kind))
+
+    def math(self, tex: str, label: str | None = None) -> None:
+        if self.shown:
+            self.section._blocks.append(Math(tex, label))
+
+
+class RulePage(Page):
+    """A page whose steps are the rules: ``tex = formula`` in symbols only, nothing settled
+    or remembered."""
+
+    def __init__(self, sheet: Sheet, section):
+        super().__init__(sheet, section)
+
+    def step(self, path, tex, formula, label="", *, note=None, components=True, substitute=True, scalar=False):
+        from .render.formula import symbolic
+        if isinstance(formula, Expr):
+            self.section._blocks.append(Math(f"{tex} = {symbolic(formula)}", label or None))
+        return Sym(tex, ops.value(formula))
