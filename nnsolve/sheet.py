@@ -152,8 +152,8 @@ class Sheet:
 
 def _plain(node):
     if not isinstance(node, dict):
-        if isinstance(node, np.ndarray) and node.ndim == 0:
-            return float(node)
+        if isinstance(node, np.ndarray):
+            return node.tolist()  # plain numbers and nested lists, as the JSON contract has them
         return node
     if node and all(isinstance(k, int) for k in node):
         keys = sorted(node)

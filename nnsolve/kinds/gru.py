@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import expr as E
+from .. import ops
 from ..working import Values, Working
 from .lstm import (WIDE_FROM, WIDE_NOTE, Gates, check_size, problem_section,
                    read_gates, read_initial, read_inputs, reject_aliases, summary_section, weight_syms)
@@ -70,23 +71,42 @@ def read(r, kind):
     return Problem(X, gates, b_hn, h0, convention)
 
 
-def solve(p: Problem, w: Working) -> None:
+ON_SHEET = True  # solved on the recorder (nnsolve.sheet)
+
+
+def cell(page, t, weights, x, h_prev, cho: bool, wide: bool = False):
+    """One time step of the GRU, each formula stated once, for a shown, silent or rules
+    page (see kinds/lstm.py). ``weights``: (W, U, b dicts by gate, b_hn or None)."""
+    Wd, Ud, bd, b_hn_v = weights
+    W, U, b = ({g: page.sym(f"{k}_{g}", v) for g, v in d.items()} for k, d in zip("WUb", (Wd, Ud, bd)))
+    b_hn = None if b_hn_v is None else page.sym("b_{hn}", b_hn_v)
+    prev = "t-1" if t == "t" else t - 1
+    x, h_prev = page.sym(f"x_{{{t}}}", x), page.sym(f"h_{{{prev}}}", h_prev)
+    z = page.step(("z", t), f"z_{{{t}}}", ops.sigma(W["z"] @ x + U["z"] @ h_prev + b["z"]), "Update gate",
+                  substitute=not wide)
+    r = page.step(("r", t), f"r_{{{t}}}", ops.sigma(W["r"] @ x + U["r"] @ h_prev + b["r"]), "Reset gate",
+                  substitute=not wide)
+    if cho:
+        reset = page.step(None, rf"(r \odot h)_{{{t}}}", ops.odot(r, h_prev), "Reset previous state")
+        cand = ops.tanh(W["h"] @ x + U["h"] @ reset + b["h"])
+    else:
+        recurrent = U["h"] @ h_prev if b_hn is None else U["h"] @ h_prev + b_hn
+        cand = ops.tanh(W["h"] @ x + b["h"] + ops.odot(r, recurrent))
+    ht = page.step(("h_tilde", t), rf"\tilde{{h}}_{{{t}}}", cand, "Candidate", substitute=not wide)
+    update = (ops.odot(1 - z, h_prev) + ops.odot(z, ht)) if cho else (ops.odot(1 - z, ht) + ops.odot(z, h_prev))
+    h = page.step(("h", t), f"h_{{{t}}}", update, "Hidden state")
+    return z, r, ht, h
+
+
+def solve(p: Problem, sheet) -> None:
     T, n = p.X.shape
     m = p.gates.m
     cho = p.convention == "cho"
-    problem_section(w, f"A GRU cell ({'Cho' if cho else 'PyTorch'} convention)", p.X, p.gates, LABELS,
+    problem_section(sheet, f"A GRU cell ({'Cho' if cho else 'PyTorch'} convention)", p.X, p.gates, LABELS,
                     {"h": p.h0}, None if p.b_hn is None else {"b_{hn}": p.b_hn})
-    rules = w.section("Equations")
-    rules.math(r"z_{t} = \sigma(W_z x_{t} + U_z h_{t-1} + b_z)", "update gate")
-    rules.math(r"r_{t} = \sigma(W_r x_{t} + U_r h_{t-1} + b_r)", "reset gate")
-    hn_term = " + b_{hn}" if p.b_hn is not None else ""
-    if cho:
-        rules.math(r"\tilde{h}_{t} = \tanh(W_h x_{t} + U_h (r_{t} \odot h_{t-1}) + b_h)", "candidate")
-        rules.math(r"h_{t} = (1 - z_{t}) \odot h_{t-1} + z_{t} \odot \tilde{h}_{t}", "hidden state")
-    else:
-        rules.math(r"\tilde{h}_{t} = \tanh(W_h x_{t} + b_h + r_{t} \odot (U_h h_{t-1}" + hn_term + "))",
-                   "candidate")
-        rules.math(r"h_{t} = (1 - z_{t}) \odot \tilde{h}_{t} + z_{t} \odot h_{t-1}", "hidden state")
+    nums = (p.gates.W, p.gates.U, p.gates.b, p.b_hn)
+    rules = sheet.rules("Equations")
+    cell(rules, "t", nums, p.X[0], p.h0, cho)
     rules.text(r"The two conventions differ in two places: Cho et al. (and most notes) apply the reset "
                r"gate before the matrix product, $U_h (r_{t} \odot h_{t-1})$, and give $z_{t}$ the weight "
                r"of the new candidate; PyTorch's torch.nn.GRU applies it after, "
@@ -97,46 +117,23 @@ def solve(p: Problem, w: Working) -> None:
         rules.text(WIDE_NOTE.format(m=m), "note")
     names = ("z", "r", "h_tilde", "h")
     series = {k: np.empty((T, m)) for k in names}
-    syms = weight_syms(p.gates) + (E.Sym("b_{hn}", p.b_hn) if p.b_hn is not None else None,)
-    nums = (p.gates.W, p.gates.U, p.gates.b, p.b_hn)
-
-    def cell(A, sec, t, weights, x, h_prev):
-        """One time step, each formula stated once: A is E.EXPR (the working is recorded in
-        sec) or E.NUMPY (plain values, bit-identical, for steps whose working is not read)."""
-        W, U, b, b_hn = weights
-        x, h_prev = A.sym(f"x_{{{t}}}", x), A.sym(f"h_{{{t - 1}}}", h_prev)
-        z = sec.step("Update gate", f"z_{{{t}}}", A.sigma(W["z"] @ x + U["z"] @ h_prev + b["z"]),
-                     substitute=not wide)
-        r = sec.step("Reset gate", f"r_{{{t}}}", A.sigma(W["r"] @ x + U["r"] @ h_prev + b["r"]),
-                     substitute=not wide)
-        if cho:
-            reset = sec.step("Reset previous state", rf"(r \odot h)_{{{t}}}", A.odot(r, h_prev))
-            cand = A.tanh(W["h"] @ x + U["h"] @ reset + b["h"])
-        else:
-            recurrent = U["h"] @ h_prev if b_hn is None else U["h"] @ h_prev + b_hn
-            cand = A.tanh(W["h"] @ x + b["h"] + A.odot(r, recurrent))
-        ht = sec.step("Candidate", rf"\tilde{{h}}_{{{t}}}", cand, substitute=not wide)
-        update = (A.odot(1 - z, h_prev) + A.odot(z, ht)) if cho else (A.odot(1 - z, ht) + A.odot(z, h_prev))
-        h = sec.step("Hidden state", f"h_{{{t}}}", update)
-        return z, r, ht, h
 
     def working_of(t, x, h_prev):
-        def build(sec):
-            sec.table([f"x_{{{t}}}", f"h_{{{t - 1}}}"], [[x, h_prev]])
-            cell(E.EXPR, sec, t, syms, x, h_prev)
+        def build(page):
+            page.table([f"x_{{{t}}}", f"h_{{{t - 1}}}"], [[x, h_prev]])
+            cell(page, t, nums, x, h_prev, cho, wide)
         return build
 
     h_prev = p.h0
     for t in range(1, T + 1):
         x = p.X[t - 1]
-        w.section(f"Time step t = {t}", level=3, detail=True, builder=working_of(t, x, h_prev))
-        values = cell(E.NUMPY, Values(), t, nums, x, h_prev)
+        sheet.section(f"Time step t = {t}", level=3, detail=True, builder=working_of(t, x, h_prev))
+        values = cell(sheet.silent, t, nums, x, h_prev, cho)
         for k, v in zip(names, values):
             series[k][t - 1] = v
         h_prev = values[3]
 
     tex = {"z": "z_{t}", "r": "r_{t}", "h_tilde": r"\tilde{h}_{t}", "h": "h_{t}"}
-    summary_section(w, names, tex, series, m)
-    end = w.section("Result")
+    summary_section(sheet, names, tex, series, m)
+    end = sheet.section("Result")
     end.table([f"h_{{{T}}}"], [[h_prev]])
-    w.results = {k: series[k].tolist() for k in names}

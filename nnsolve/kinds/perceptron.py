@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import expr as E
+from .. import ops
 from ..working import Values, Working
 
 SUMMARY = "Rosenblatt perceptron training: epochs of samples until no weight changes"
@@ -115,16 +116,20 @@ def separable_2d(X: np.ndarray, d: np.ndarray) -> bool:
     return False
 
 
-def solve(p: Problem, w: Working) -> None:
+ON_SHEET = True  # solved on the recorder (nnsolve.sheet)
+
+
+def solve(p: Problem, sheet) -> None:
     n = len(p.w)
-    intro = w.section("Problem")
+    N = len(p.X)
+    intro = sheet.section("Problem")
     intro.text(f"A single neuron with {n} inputs, activation "
                + ("step: $y = 1$ if $v \\geq 0$, else $0$" if p.activation == "step"
                   else "sign: $y = 1$ if $v \\geq 0$, else $-1$")
-               + f"; {len(p.X)} training samples presented in order each epoch.")
+               + f"; {N} training samples presented in order each epoch.")
     intro.table(["", "w", "b", r"\eta"], [["initial", p.w, p.b, p.eta]])
     intro.table(["sample", "x", "d"], [[k + 1, x, t] for k, (x, t) in enumerate(zip(p.X, p.d))])
-    rules = w.section("Rules")
+    rules = sheet.section("Rules")
     rules.math(r"v = w^{\top} x + b", "net input")
     rules.math(r"y = \varphi(v)", "output")
     rules.math(r"e = d - y", "error")
@@ -136,57 +141,59 @@ def solve(p: Problem, w: Working) -> None:
     def phi_np(a):
         return np.where(np.asarray(a) >= 0, 1.0, low)
 
-    def present(A, sec, k, weights, bias, x, d):
-        """One presented sample, each formula stated once: A is E.EXPR (the working is
-        recorded in sec) or E.NUMPY (plain values, for epochs whose working is not read)."""
-        W, xs, bs = A.sym(r"w^{\top}", weights[None, :]), A.sym(f"x_{{{k}}}", x), A.sym("b", bias)
-        v = sec.step(f"Sample {k}: net input", "v", W @ xs + bs, components=False)
-        y = sec.step("", "y", A.func(fn, phi_np, v))
-        e = sec.step("", "e", A.sym(f"d_{{{k}}}", d) - y)
-        if E.value_of(e).item() == 0:
-            sec.text("$y = d$: no change.", "note")
-            return v, y, e, weights, bias
-        eta = A.sym(r"\eta", p.eta)
-        new_w = sec.step("", r"w_{\text{new}}", A.sym("w", weights) + eta * e * xs, components=False)
-        new_b = sec.step("", r"b_{\text{new}}", bs + eta * e)
+    def present(page, epoch, k, weights, bias, x, d):
+        """One presented sample, each formula stated once, on a shown or the silent page.
+        Its quantities are history[i].v, … with i counting every presentation from 1."""
+        i = (epoch - 1) * N + k
+        h = lambda name: ("history", i, name)
+        sheet.result(h("epoch"), epoch, exact=True)
+        sheet.result(h("sample"), k, exact=True)
+        W, xs, bs = page.sym(r"w^{\top}", weights[None, :]), page.sym(f"x_{{{k}}}", x), page.sym("b", bias)
+        v = page.step(h("v"), "v", W @ xs + bs, f"Sample {k}: net input", components=False, scalar=True)
+        y = page.step(h("y"), "y", ops.func(fn, phi_np, v), scalar=True)
+        sheet.result(h("d"), float(d), exact=True)
+        e = page.step(h("e"), "e", page.sym(f"d_{{{k}}}", d) - y, scalar=True)
+        if ops.value(e).item() == 0:
+            page.text("$y = d$: no change.", "note")
+            return v, y, e, sheet.result(h("weights"), weights), sheet.result(h("bias"), bias, scalar=True)
+        eta = page.sym(r"\eta", p.eta)
+        new_w = page.step(h("weights"), r"w_{\text{new}}", page.sym("w", weights) + eta * e * xs, components=False)
+        new_b = page.step(h("bias"), r"b_{\text{new}}", bs + eta * e, scalar=True)
         return v, y, e, new_w, new_b
 
-    def epoch_working(start):
-        def build(sec):
+    def epoch_working(epoch, start):
+        def build(page):
             weights, bias = start
             for k, (x, d) in enumerate(zip(p.X, p.d), start=1):
-                *_, nw, nb = present(E.EXPR, sec, k, weights, bias, x, d)
-                weights, bias = E.value_of(nw).reshape(-1), E.value_of(nb).item()
+                *_, nw, nb = present(page, epoch, k, weights, bias, x, d)
+                weights, bias = ops.value(nw).reshape(-1), ops.value(nb).item()
         return build
 
     weights, bias = p.w.astype(float).copy(), float(p.b)
-    history, rows = [], []
+    rows = []
     updates = 0
     converged = False
     epoch = 0
-    quiet = Values()
-    scalar = lambda q: E.value_of(q).item()
+    scalar = lambda q: ops.value(q).item()
     for epoch in range(1, p.max_epochs + 1):
-        w.section(f"Epoch {epoch}", level=3, detail=True, builder=epoch_working((weights, bias)))
+        sheet.section(f"Epoch {epoch}", level=3, detail=True, builder=epoch_working(epoch, (weights, bias)))
         changed = 0
         for k, (x, d) in enumerate(zip(p.X, p.d), start=1):
-            v, y, e, new_w, new_b = present(E.NUMPY, quiet, k, weights, bias, x, d)
+            v, y, e, new_w, new_b = present(sheet.silent, epoch, k, weights, bias, x, d)
             err = scalar(e)
-            dw = E.value_of(new_w).reshape(-1) - weights
+            dw = ops.value(new_w).reshape(-1) - weights
             if err != 0:
                 updates += 1
                 changed += 1
-            weights, bias = E.value_of(new_w).reshape(-1), scalar(new_b)
-            history.append({"epoch": epoch, "sample": k, "v": scalar(v), "y": scalar(y), "d": float(d),
-                            "e": err, "weights": weights.tolist(), "bias": bias})
+            weights, bias = ops.value(new_w).reshape(-1), scalar(new_b)
             rows.append([epoch, k, x, scalar(v), scalar(y), float(d), err, dw, weights.copy(), bias])
         if changed == 0:
             converged = True
             break
 
-    table = w.section("Training, sample by sample")
+    table = sheet.section("Training, sample by sample")
     table.table(["epoch", "sample", "x", "v", "y", "d", "e", r"\Delta w", r"w", "b"], rows)
-    end = w.section("Result")
+    end = sheet.section("Result")
     if converged:
         end.text(f"Converged after {epoch} epochs (epoch {epoch} changed no weight), "
                  f"with {updates} weight updates.", "result")
@@ -196,6 +203,8 @@ def solve(p: Problem, w: Working) -> None:
             end.text("The samples are not linearly separable (no line splits the two classes, as in XOR): "
                      "the perceptron can never converge on them.", "note")
     end.table(["", "w", "b"], [["final", weights, bias]])
-    w.results = {"weights": weights.tolist(), "bias": bias, "epochs": epoch, "converged": converged,
-                 "updates": updates, "history": history}
-
+    sheet.result(("weights",), weights)
+    sheet.result(("bias",), bias, scalar=True)
+    sheet.result(("epochs",), epoch, exact=True)
+    sheet.result(("converged",), converged, exact=True)
+    sheet.result(("updates",), updates, exact=True)
