@@ -12,7 +12,7 @@ GREEK = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η",
     "theta": "θ", "lambda": "λ", "mu": "μ", "sigma": "σ", "tau": "τ", "phi": "φ",
     "varphi": "φ", "psi": "ψ", "omega": "ω", "Delta": "Δ", "Sigma": "Σ", "partial": "∂",
-    "nabla": "∇", "pi": "π",
+    "nabla": "∇", "pi": "π", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω", "xi": "ξ", "rho": "ρ", "kappa": "κ", "chi": "χ", "zeta": "ζ", "nu": "ν",
 }
 OPERATORS = {
     "odot": "⊙", "cdot": "·", "times": "×", "otimes": "⊗", "sum": "Σ", "to": "→",

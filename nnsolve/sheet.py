@@ -99,7 +99,7 @@ class Sheet:
     # -- the one place ------------------------------------------------------------------
     def settle(self, path: Path | None, value, scalar: bool = False) -> np.ndarray:
         """Round, replace, remember: the value the rest of the working goes on with."""
-        v = np.asarray(value, dtype=float)
+        v = np.asarray(value, dtype=float) + 0.0  # + 0.0: no negative zeros in the results
         if scalar:
             v = v.reshape(())
         if self.rounding is not None:

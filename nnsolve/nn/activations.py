@@ -170,10 +170,10 @@ _add(Activation(
 _add(Activation(
     "gelu", "x Φ(x), Φ the standard normal CDF (erf form); derivative Φ(x) + x φ(x)", r"\mathrm{GELU}",
     r"v \, \Phi(v) = \frac{v}{2} \left(1 + \mathrm{erf}\left(\frac{v}{\sqrt{2}}\right)\right)",
-    r"\Phi(v) + v \, \varphi(v)",
+    r"\Phi(v) + v \, \Phi'(v), \quad \Phi'(v) = \frac{e^{-v^{2}/2}}{\sqrt{2 \pi}}",
     value=lambda v: np.asarray(v, dtype=float) * 0.5 * (1.0 + _erf(np.asarray(v, dtype=float) * math.sqrt(0.5))),
     derivative=lambda v: _std_normal_cdf(v) + np.asarray(v, dtype=float) * _std_normal_pdf(v),
-    prime=lambda v, y: ops.func(r"\Phi", _std_normal_cdf, v) + _times(v, ops.func(r"\varphi", _std_normal_pdf, v)),
+    prime=lambda v, y: ops.func(r"\Phi", _std_normal_cdf, v) + _times(v, ops.func(r"\Phi'", _std_normal_pdf, v)),
     sympy="x*(1 + erf(x/sqrt(2)))/2", range=(-0.16997120747990683, math.inf), max_slope=1.1289,
     aliases=()))
 
