@@ -122,11 +122,12 @@ def test_catalogue_algebra_steps_are_equal_to_the_derivative(name):
 
 def _identity_functions(x):
     s = lambda u: 1 / (1 + sp.exp(-u))  # noqa: E731
-    return {"sigma": s, "swish": lambda u: u * s(u),
+    return {"sigma": s, "swish": lambda u: u * s(u), "silu": lambda u: u * s(u),
             "elu": lambda u: sp.Piecewise((u, u > 0), (sp.Symbol("alpha") * (sp.exp(u) - 1), True))}
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "sigmoid_a", "tanh", "softplus", "swish", "elu", "relu", "mse", "bce"])
+@pytest.mark.parametrize("name", ["sigmoid", "sigmoid_a", "tanh", "softplus", "silu", "swish", "elu", "relu", "mse",
+                                  "bce"])
 def test_identity_equals_the_derivative(run_cli, name):
     data = derive_json(run_cli, name)
     x = sp.Symbol(data["variable"])
@@ -261,6 +262,7 @@ def _expressions():
 @given(_expressions())
 def test_random_expressions_agree_with_sympy(run_cli, text):
     code, out, err = run_cli("derive", text, "--format", "json")
+    assume(not (code == 2 and "a power of a power of numbers" in err))  # ((2)^2)^2: refused by design
     assert code == 0, err
     data = json.loads(out)
     x = sp.Symbol("x", real=True)

@@ -1,7 +1,11 @@
 """Named functions of neural networks, each with its classic derivation.
 
-:data:`ENTRIES` (names and one-line summaries) is plain Python, so ``--list`` needs no
-SymPy; :func:`build` makes an entry's :class:`Plan` (SymPy is imported there).
+The names, aliases and one-line summaries are the library's (:mod:`nnsolve.nn`, read by
+:mod:`.library`): every activation and loss record is a name here, plus the few
+catalogue-only entries (sigmoid_a). :data:`ENTRIES` (name -> (aliases, summary)) is
+plain Python, so ``--list`` needs no SymPy; :func:`build` makes an entry's :class:`Plan`
+(SymPy is imported there): the hand-written plan below where there is one, otherwise the
+generic plan of :mod:`.library` (the record's ``sympy`` text, rule by rule).
 
 A plan is one or more *parts* — a function differentiated by the rule engine — each
 followed by *algebra*: the classic rewriting of the result, ending "in terms of the
@@ -10,32 +14,28 @@ form (``check``) so the tests can confirm it equals the derivative.
 """
 from __future__ import annotations
 
-# name: (aliases, summary)
-ENTRIES = {
-    "sigmoid": (("logistic", "sigma"), "σ(x) = 1/(1 + e^−x); σ'(x) = σ(x)(1 − σ(x))"),
-    "sigmoid_a": (("sigmoid_slope", "logistic_a"), "σ(ax), slope a; d/dx = a σ(ax)(1 − σ(ax))"),
-    "tanh": ((), "tanh x = (eˣ − e^−x)/(eˣ + e^−x); tanh'(x) = 1 − tanh²(x)"),
-    "relu": ((), "max(0, x); derivative 1 for x > 0, 0 for x < 0, undefined at 0 (0 by convention)"),
-    "leaky_relu": (("leakyrelu", "lrelu"), "x for x > 0, αx otherwise; derivative 1 or α"),
-    "elu": ((), "x for x > 0, α(eˣ − 1) otherwise; derivative 1 or ELU(x) + α"),
-    "softplus": ((), "log(1 + eˣ); derivative σ(x)"),
-    "swish": (("silu",), "x σ(x); derivative swish(x) + σ(x)(1 − swish(x))"),
-    "softmax": ((), "s_i = e^z_i / Σ_k e^z_k; Jacobian ∂s_i/∂z_j = s_i(δ_ij − s_j)"),
-    "mse": (("squared_error",), "(1/n) Σ (ŷ − y)²; ∂L/∂ŷ_i = (2/n)(ŷ_i − y_i)"),
-    "bce": (("binary_cross_entropy", "log_loss"),
-            "−y log ŷ − (1 − y) log(1 − ŷ) with ŷ = σ(z); ∂L/∂z = ŷ − y"),
-    "cross_entropy": (("softmax_cross_entropy", "ce", "categorical_cross_entropy"),
-                      "−Σ_k y_k log s_k with s = softmax(z); ∂L/∂z_j = s_j − y_j"),
-}
+
+def entries() -> dict:
+    """name -> (aliases, summary), read from the library at each call."""
+    from .library import entries
+    return entries()
+
+
+def __getattr__(name):
+    if name == "ENTRIES":  # the catalogue's names as they are now (a record added at run time included)
+        return entries()
+    raise AttributeError(name)
 
 
 def lookup(name: str) -> str | None:
-    """The catalogue name NAME stands for (case and -/_ ignored), or None."""
-    key = name.strip().lower().replace("-", "_").replace(" ", "_")
-    for entry, (aliases, _) in ENTRIES.items():
-        if key == entry or key in aliases:
-            return entry
-    return None
+    """The catalogue name NAME stands for (case and -/_ ignored), or None. A name with a
+    hand-written plan answers at once (nnsolve derive sigmoid need not load the library);
+    any other name, or alias, is looked up in the library's records."""
+    from .library import lookup, normalise
+    key = normalise(name)
+    if key in _BUILDERS:
+        return key
+    return lookup(key)
 
 
 class Alg:
@@ -81,6 +81,7 @@ class Plan:
         self.derivative, self.identity, self.notes = derivative, identity, list(notes)
         self.params, self.extra = dict(params or {}), dict(extra or {})
         self.vector, self.show_derivative = vector, show_derivative
+        self.after = None  # callable(plan), run once the derivative is known (notes on kinks…)
 
     def run(self, budget: float = 2.0):
         from .engine import derive
@@ -88,16 +89,24 @@ class Plan:
             p.derivation = derive(p.expr, p.var, final=p.final, simplify_budget=budget)
         if self.derivative is None:
             self.derivative = self.parts[-1].derivation.final
+        if self.after is not None:
+            self.after(self)
         return self
 
 
 def build(name: str) -> Plan:
-    return _BUILDERS[name]()
+    """The plan of catalogue name NAME: hand-written, or the library's generic one."""
+    if name in _BUILDERS:
+        return _BUILDERS[name]()
+    from . import library
+    if library.record(name) is None:
+        raise KeyError(name)
+    return library.plan(name)
 
 
 def plan_for_expression(expr, var, text: str | None = None) -> Plan:
     """A plan for an expression typed by the user: one part; and the classic identity if
-    the expression is one of the catalogue's functions (σ, tanh, softplus, swish)."""
+    the expression is one of the catalogue's functions (σ, tanh, softplus, SiLU)."""
     from .engine import D, expr_tex, tex
     partial = bool(expr.free_symbols - {var})
     v = tex(var)
@@ -117,14 +126,14 @@ def plan_for_expression(expr, var, text: str | None = None) -> Plan:
 
 
 def _recognise(plan: Plan) -> None:
-    """If the expression is σ, tanh, softplus or swish of the variable, end with the
+    """If the expression is σ, tanh, softplus or SiLU (swish) of the variable, end with the
     classic form in terms of the function itself."""
     import sympy as sp
 
     from .engine import tex, to_elementary
     x = plan.var
     mine = to_elementary(plan.expression)
-    for name in ("sigmoid", "tanh", "softplus", "swish"):
+    for name in ("sigmoid", "tanh", "softplus", "silu"):
         ref = build(name)
         t = ref.var
         forms = {to_elementary(ref.expression.subs(t, x))}
@@ -265,6 +274,9 @@ def _relu() -> Plan:
 
 def _leaky_relu() -> Plan:
     import sympy as sp
+
+    from ..nn import activation
+    slope = activation("leaky_relu").params["negative_slope"]  # the library's default, as PyTorch's
     x, al = sp.Symbol("x", real=True), sp.Symbol("alpha", positive=True)
     f = sp.Piecewise((x, x > 0), (al * x, True))
     return Plan(
@@ -272,10 +284,10 @@ def _leaky_relu() -> Plan:
         lhs=r"\mathrm{LeakyReLU}'(x)", fname=r"\mathrm{LeakyReLU}(x)",
         definition=[(None, r"\mathrm{LeakyReLU}(x) = \begin{cases}x&\text{if }x > 0\\"
                            r"\alpha x&\text{otherwise}\end{cases}")],
-        intro=["The slope $\\alpha$ for negative inputs is a small constant (0.01 unless given "
-               "with --at alpha=…)."],
+        intro=[f"The slope $\\alpha$ for negative inputs (PyTorch's negative_slope) is a small constant "
+               f"({slope:g} unless given with --at alpha=…)."],
         parts=[Part("Rule by rule", r"\mathrm{LeakyReLU}'(x)", f, x)],
-        params={al: 0.01},
+        params={al: slope},
         notes=[(_kink_note(r"\alpha", 1, r"\alpha", "the leaky ReLU"), "note"),
                ("Unlike ReLU, the gradient for $x < 0$ is $\\alpha$, not 0: no unit dies.", "note")],
         extra={"at_zero": {"left": "alpha", "right": 1.0, "differentiable": False, "convention": "alpha"}},
@@ -305,7 +317,8 @@ def _elu() -> Plan:
         params={al: 1.0},
         notes=[("At $x = 0$ the left derivative is $\\alpha$ and the right derivative is 1: ELU is "
                 "differentiable there only for $\\alpha = 1$; otherwise nnsolve (like PyTorch) takes "
-                "$\\alpha$, the value of the left piece.", "note")],
+                "$\\alpha$, the value of the left piece. With $\\alpha = 1$ (the default, PyTorch's "
+                "and the library's) both sides agree: $\\mathrm{ELU}'(0) = 1$.", "note")],
         extra={"at_zero": {"left": "alpha", "right": 1.0, "differentiable": "only if alpha = 1",
                            "convention": "alpha"}},
     )
@@ -333,29 +346,31 @@ def _softplus() -> Plan:
     )
 
 
-def _swish() -> Plan:
+def _silu() -> Plan:
     import sympy as sp
 
     from .engine import sigma
     x = sp.Symbol("x", real=True)
     s = sigma(x)
     f = x * s
-    sw = sp.Function("swish")(x)
+    sw = sp.Function("silu")(x)
     alg = [
         Alg(r"\sigma(x) + x\,\sigma(x) - x\,\sigma(x)^{2}", "multiply out", lambda: s + x * s - x * s ** 2),
         Alg(r"x\,\sigma(x) + \sigma(x)\,\left(1 - x\,\sigma(x)\right)", r"regroup", lambda: x * s + s * (1 - x * s)),
-        Alg(r"\mathrm{swish}(x) + \sigma(x)\,\left(1 - \mathrm{swish}(x)\right)",
-            r"$\mathrm{swish}(x) = x\,\sigma(x)$", lambda: x * s + s * (1 - x * s), "identity"),
+        Alg(r"\mathrm{SiLU}(x) + \sigma(x)\,\left(1 - \mathrm{SiLU}(x)\right)",
+            r"$\mathrm{SiLU}(x) = x\,\sigma(x)$", lambda: x * s + s * (1 - x * s), "identity"),
     ]
     return Plan(
-        name="swish", title="swish (SiLU) x σ(x)", var=x, expression=f,
-        lhs=r"\mathrm{swish}'(x)", fname=r"\mathrm{swish}(x)",
-        definition=[(None, r"\mathrm{swish}(x) = \mathrm{SiLU}(x) = x\,\sigma(x) = \frac{x}{1 + e^{-x}}")],
+        name="silu", title="SiLU (swish) x σ(x)", var=x, expression=f,
+        lhs=r"\mathrm{SiLU}'(x)", fname=r"\mathrm{SiLU}(x)",
+        definition=[(None, r"\mathrm{SiLU}(x) = \mathrm{swish}(x) = x\,\sigma(x) = \frac{x}{1 + e^{-x}}")],
         intro=["A product of $x$ and $\\sigma(x)$: the product rule, with "
                "$\\sigma'(x) = \\sigma(x)(1 - \\sigma(x))$ (see nnsolve derive sigmoid)."],
-        parts=[Part("Rule by rule", r"\mathrm{swish}'(x)", f, x, algebra=alg)],
-        identity=("swish(x) + sigma(x)*(1 - swish(x))",
-                  r"\mathrm{swish}(x) + \sigma(x)\,\left(1 - \mathrm{swish}(x)\right)", sw + s * (1 - sw)),
+        parts=[Part("Rule by rule", r"\mathrm{SiLU}'(x)", f, x, algebra=alg)],
+        identity=("silu(x) + sigma(x)*(1 - silu(x))",
+                  r"\mathrm{SiLU}(x) + \sigma(x)\,\left(1 - \mathrm{SiLU}(x)\right)", sw + s * (1 - sw)),
+        notes=[("Also written $\\sigma(x)\\left(1 + x\\left(1 - \\sigma(x)\\right)\\right)$, "
+                "as the library's record does.", "note")],
     )
 
 
@@ -604,6 +619,11 @@ def _cross_entropy_at(values: dict) -> VectorAt:
 
 _BUILDERS = {
     "sigmoid": _sigmoid, "sigmoid_a": _sigmoid_a, "tanh": _tanh, "relu": _relu, "leaky_relu": _leaky_relu,
-    "elu": _elu, "softplus": _softplus, "swish": _swish, "softmax": _softmax, "mse": _mse, "bce": _bce,
+    "elu": _elu, "softplus": _softplus, "silu": _silu, "softmax": _softmax, "mse": _mse, "bce": _bce,
     "cross_entropy": _cross_entropy,
 }
+
+
+if __name__ == "__main__":  # python -m nnsolve.derive.catalogue --readme-table: the README's table
+    from .library import main
+    raise SystemExit(main())

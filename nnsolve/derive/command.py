@@ -32,15 +32,18 @@ WHERE = "nnsolve derive"
 def derive(target, wrt, at, fmt, output, precision, list_):
     """Differentiate NAME-OR-EXPRESSION step by step, naming each rule.
 
-    NAME is one of the catalogue (see --list): sigmoid, tanh, relu, softmax, bce, …;
-    anything else is read as an expression in x (or the variable given with --wrt),
-    built from numbers, variables, + - * / ^ and exp, log, sqrt, sin, cos, tan, sinh,
-    cosh, tanh, sigma, relu, softplus, Abs, Max, Min, Heaviside, pi, e.
+    NAME is one of the catalogue (see --list): every activation and loss of the
+    library (sigmoid, tanh, relu, leaky_relu, elu, softplus, silu, gelu, softmax, mse,
+    bce, …) and sigmoid_a; anything else is read as an expression in x (or the variable
+    given with --wrt), built from numbers, variables, + - * / ^ and exp, log, sqrt, sin,
+    cos, tan, sinh, cosh, tanh, sigma, relu, softplus, erf, Abs, Max, Min, Heaviside,
+    Piecewise((x, x > 0), (0, True)), pi, e.
 
     \b
     Examples:
       nnsolve derive sigmoid                   # ends in σ(x)(1 − σ(x))
       nnsolve derive tanh --at x=0.5           # the steps, then the values at 0.5
+      nnsolve derive gelu                      # erf, by the chain rule
       nnsolve derive "1/(1+exp(-a*x))"         # any expression; the variable is x
       nnsolve derive "w*x + b" --wrt w
       nnsolve derive softmax --at z=1,2,3      # the Jacobian s_i(δ_ij − s_j)
@@ -241,8 +244,10 @@ def _evaluate(plan, pairs) -> dict | None:
 
     kink = None
     d = plan.derivative
-    if "at_zero" in plan.extra and subs.get(plan.var) == 0 and isinstance(d, sp.Piecewise) and len(d.args) == 2:
-        kink = (num(d.args[1][0].subs(plan.var, 0)), num(d.args[0][0].subs(plan.var, 0)))  # (left, right)
+    if "at_zero" in plan.extra and subs.get(plan.var) == 0 and d.has(sp.Piecewise):
+        from .engine import one_sided
+        left, right = one_sided(d, plan.var, 0)
+        kink = (num(left.subs(plan.var, 0)), num(right.subs(plan.var, 0)))
     ident = None
     if plan.identity is not None and not plan.identity[2].atoms(sp.core.function.AppliedUndef) \
             and plan.identity[2].free_symbols <= set(subs):
@@ -469,7 +474,8 @@ def _fmt_list(x) -> str:
 # -- output -----------------------------------------------------------------------------------
 
 def _listing(fmt: str) -> str:
-    from .catalogue import ENTRIES
+    from .catalogue import entries
+    ENTRIES = entries()  # every record of the library (nnsolve.nn), and the catalogue's own
     if fmt == "json":
         import json
         return json.dumps([{"name": n, "aliases": list(a), "summary": s} for n, (a, s) in ENTRIES.items()],

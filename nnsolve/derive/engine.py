@@ -98,6 +98,10 @@ class _Printer(LatexPrinter):
         rest = sp.Mul(*[f for f in factors if not f.is_Add])
         return " ".join([self._print(rest)] + [r"\left(%s\right)" % self._print(a) for a in adds])
 
+    def _print_erf(self, e, exp=None):
+        s = r"\operatorname{erf}\left(%s\right)" % self._print(e.args[0])
+        return s if exp is None else r"\operatorname{erf}^{%s}\left(%s\right)" % (exp, self._print(e.args[0]))
+
     def _print_Piecewise(self, e):
         rows = []
         for value, cond in e.args:
@@ -202,6 +206,7 @@ RULES = {
     "trig": ("Trigonometric rule", ""),
     "hyperbolic": ("Hyperbolic rule", ""),
     "sigmoid": ("Sigmoid rule", r"\frac{d}{dx} \sigma(x) = \sigma(x)\,(1 - \sigma(x))"),
+    "erf": ("Error function rule", r"\frac{d}{dx} \operatorname{erf}(x) = \frac{2}{\sqrt{\pi}} e^{-x^{2}}"),
     "abs": ("Absolute value rule", r"\frac{d}{dx} |x| = \operatorname{sign}(x) \quad (x \neq 0)"),
     "step": ("Step function rule", r"\frac{d}{dx} H(x) = \delta(x) \quad (= 0 \text{ for } x \neq 0)"),
     "piecewise": ("Piecewise rule", r"\text{differentiate each piece on its own interval}"),
@@ -222,6 +227,7 @@ _FUNCS = {
     sigma: ("sigmoid", RULES["sigmoid"][1], lambda u: sigma(u) * (1 - sigma(u))),
     sp.Abs: ("abs", RULES["abs"][1], lambda u: sp.sign(u)),
     sp.Heaviside: ("step", RULES["step"][1], lambda u: sp.DiracDelta(u)),
+    sp.erf: ("erf", RULES["erf"][1], lambda u: 2 / sp.sqrt(sp.pi) * sp.exp(-u ** 2)),
 }
 
 
@@ -415,6 +421,26 @@ class Builder:
                          formula="", note=why)
 
 
+def one_sided(d, var, c):
+    """(left, right): the pieces of D that hold just below and just above VAR = C (D
+    itself where it has no cases there), so that their values at C are the one-sided
+    derivatives at a kink."""
+    d = sp.piecewise_fold(d) if d.has(sp.Piecewise) else d
+    if not isinstance(d, sp.Piecewise):
+        return d, d
+    eps = sp.Rational(1, 10 ** 9)
+
+    def piece(point):
+        for value, cond in d.args:
+            held = cond.subs(var, point)
+            if held == sp.true:
+                return value
+            if held != sp.false:  # a condition on other symbols too: undecided
+                return d
+        return sp.nan
+    return piece(c - eps), piece(c + eps)
+
+
 def _is_reciprocal(f) -> bool:
     return f.is_Pow and f.exp.is_number and f.exp.is_negative and f.base != sp.E
 
@@ -557,7 +583,8 @@ def to_formula(e, subs: dict):
                 sigma: E.sigma, sp.sin: lambda a: E.Func(r"\sin", np.sin, a),
                 sp.cos: lambda a: E.Func(r"\cos", np.cos, a), sp.tan: lambda a: E.Func(r"\tan", np.tan, a),
                 sp.sinh: lambda a: E.Func(r"\sinh", np.sinh, a), sp.cosh: lambda a: E.Func(r"\cosh", np.cosh, a),
-                sp.Abs: lambda a: E.Func(r"\operatorname{abs}", np.abs, a)}
+                sp.Abs: lambda a: E.Func(r"\operatorname{abs}", np.abs, a),
+                sp.erf: lambda a: E.Func(r"\operatorname{erf}", _erf_np, a)}
 
     table = funcs()
 
@@ -587,8 +614,8 @@ def to_formula(e, subs: dict):
             factors = e.as_ordered_factors()
             factors = [f for f in factors if not f.is_Add] + [f for f in factors if f.is_Add]  # σ (1 − σ)
             for f in factors:
-                if f.is_Pow and f.exp.is_Integer and f.exp < 0:
-                    den.append(f.base ** -f.exp)
+                if f.is_Pow and (f.exp.is_Integer or f.exp == sp.Rational(-1, 2)) and f.exp < 0:
+                    den.append(f.base ** -f.exp)  # 1/√π too
                 elif f.is_Rational and not f.is_Integer:
                     if f.p != 1:
                         num.append(sp.Integer(f.p))
@@ -627,3 +654,10 @@ def to_formula(e, subs: dict):
 
 class _NoFormula(Exception):
     pass
+
+
+def _erf_np(v):
+    import math
+
+    import numpy as np
+    return np.vectorize(math.erf, otypes=[float])(np.asarray(v, dtype=float))

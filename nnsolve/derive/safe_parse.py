@@ -12,7 +12,9 @@ and without importing SymPy:
    parsed by Python's :mod:`ast` (parsing runs nothing) and every node must be an
    arithmetic operation, a call of a whitelisted function, a whitelisted name or a
    number; numbers at most :data:`MAX_NUMBER`; no power inside an exponent
-   (``x**10**10**10``) and numeric exponents at most :data:`MAX_EXPONENT`.
+   (``x**10**10**10``) and numeric exponents at most :data:`MAX_EXPONENT`. Comparisons,
+   tuples and ``True`` are allowed only in their one place: ``Piecewise((value, cond), …)``,
+   each argument a pair whose condition is one comparison (< <= > >=) or ``True``.
 
 Only the checked, re-written text reaches ``parse_expr``, with a ``local_dict`` holding
 exactly the whitelisted names and a ``global_dict`` without builtins.
@@ -39,6 +41,7 @@ FUNCTIONS = {
     "sigma": (1, 1), "sigmoid": (1, 1), "relu": (1, 1), "softplus": (1, 1),
     "Abs": (1, 1), "abs": (1, 1), "Max": (2, MAX_ARGS), "max": (2, MAX_ARGS),
     "Min": (2, MAX_ARGS), "min": (2, MAX_ARGS), "Heaviside": (1, 2),
+    "erf": (1, 1), "Piecewise": (1, MAX_ARGS),
 }
 CONSTANTS = {"pi", "E", "e"}
 GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
@@ -51,12 +54,14 @@ ALLOWED = (
     "numbers like 2 or 0.5; variables: one letter with an optional index (x, w1, x_1, z_i), "
     "y_hat, or a Greek name (alpha, beta, theta, …); operators + - * / ^ ** and parentheses; "
     "functions exp, log (= ln), sqrt, sin, cos, tan, sinh, cosh, tanh, sigma (= sigmoid), "
-    "relu, softplus, Abs, Max, Min, Heaviside; constants pi and e (= E)"
+    "relu, softplus, erf, Abs, Max, Min, Heaviside, Piecewise((value, x > 0), (value, True)); "
+    "constants pi and e (= E)"
 )
 
 _TOKEN = re.compile(r"\s*(?:(?P<num>[0-9]+(?:\.[0-9]+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-                    r"|(?P<op>\*\*|[-+*/^(),]))")
-_CHARS = re.compile(r"[A-Za-z0-9_+\-*/^().,\s]*")
+                    r"|(?P<op>\*\*|<=|>=|[-+*/^(),<>]))")
+_CHARS = re.compile(r"[A-Za-z0-9_+\-*/^().,<>=\s]*")
+_COMPARE = {"<", "<=", ">", ">="}
 
 
 def refuse(reason: str) -> InputError:
@@ -77,9 +82,13 @@ class Checked:
     functions: set
 
 
-def check(text: str) -> Checked:
+def check(text: str, functions=()) -> Checked:
     """Validate TEXT without running anything; raise InputError (exit 2) if it is not
-    a plain arithmetic expression over whitelisted names."""
+    a plain arithmetic expression over whitelisted names. FUNCTIONS: more names of
+    one-argument functions to allow (a library record's identity may name the
+    function itself, e.g. ``elu(x) + 1``)."""
+    extra = {f: (1, 1) for f in functions if re.fullmatch(r"[a-z][a-z0-9_]*", f) and "__" not in f}
+    allowed_funcs = {**FUNCTIONS, **extra}
     if not isinstance(text, str):
         raise refuse("the expression must be text")
     if len(text) > MAX_LENGTH:
@@ -116,8 +125,10 @@ def check(text: str) -> Checked:
             name = m.group("name")
             if "__" in name or name.startswith("_"):
                 raise refuse(f"the name {name[:30]!r} is not allowed (no names with underscores at the start or '__')")
-            if name in FUNCTIONS:
+            if name in allowed_funcs:
                 tokens.append(("func", name))
+            elif name == "True":
+                tokens.append(("bool", name))
             elif name in CONSTANTS:
                 tokens.append(("const", name))
             elif is_variable(name):
@@ -156,7 +167,7 @@ def check(text: str) -> Checked:
         tree = ast.parse(canonical, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise refuse(f"{text.strip()[:60]!r} is not a well-formed expression") from None
-    _validate(tree)
+    _validate(tree, allowed_funcs)
     variables = sorted({tok for kind, tok in tokens if kind == "var"})
     functions = {tok for kind, tok in tokens if kind == "func"}
     return Checked(canonical, variables, functions)
@@ -165,7 +176,8 @@ def check(text: str) -> Checked:
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 
 
-def _validate(tree: ast.Expression) -> None:
+def _validate(tree: ast.Expression, functions=None) -> None:
+    functions = FUNCTIONS if functions is None else functions
     def has_pow(node) -> bool:
         return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow) for n in ast.walk(node))
 
@@ -193,22 +205,26 @@ def _validate(tree: ast.Expression) -> None:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
             return visit(node.operand, depth + 1)
         if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            if not isinstance(node.func, ast.Name) or node.func.id not in functions:
                 raise refuse("only the listed functions can be called")
             if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
                 raise refuse("functions take plain arguments only")
-            lo, hi = FUNCTIONS[node.func.id]
+            lo, hi = functions[node.func.id]
             if not lo <= len(node.args) <= hi:
                 want = str(lo) if lo == hi else f"{lo} to {hi}"
                 raise refuse(f"{node.func.id} takes {want} argument{'s' if hi > 1 else ''}, "
                              f"not {len(node.args)}")
             if node.func.id == "Heaviside" and len(node.args) == 2 and not numeric(node.args[1]):
                 raise refuse("Heaviside's second argument (its value at 0) must be a number")
+            if node.func.id == "Piecewise":
+                for a in node.args:
+                    piece(a, depth + 1)
+                return
             for a in node.args:
                 visit(a, depth + 1)
             return
         if isinstance(node, ast.Name):
-            if node.id in FUNCTIONS:
+            if node.id in functions:
                 raise refuse(f"{node.id} is a function: write {node.id}(…)")
             if node.id not in CONSTANTS and not is_variable(node.id):
                 raise refuse(f"unknown name {node.id!r}")
@@ -217,7 +233,23 @@ def _validate(tree: ast.Expression) -> None:
             if abs(node.value) > MAX_NUMBER:
                 raise refuse(f"numbers are limited to at most {MAX_NUMBER:g}")
             return
+        if isinstance(node, (ast.Compare, ast.Tuple)) or (isinstance(node, ast.Constant) and node.value is True):
+            raise refuse("comparisons, pairs and True belong only in Piecewise((value, x > 0), (value, True))")
         raise refuse(f"{type(node).__name__} is not part of an arithmetic expression")
+
+    def piece(node, depth):
+        """(value, condition): the condition one comparison of two expressions, or True."""
+        if not (isinstance(node, ast.Tuple) and len(node.elts) == 2):
+            raise refuse("each argument of Piecewise is a pair (value, condition)")
+        value, cond = node.elts
+        visit(value, depth + 1)
+        if isinstance(cond, ast.Constant) and cond.value is True:
+            return
+        if not (isinstance(cond, ast.Compare) and len(cond.ops) == 1
+                and isinstance(cond.ops[0], (ast.Lt, ast.LtE, ast.Gt, ast.GtE))):
+            raise refuse("a condition of Piecewise is one comparison with < <= > >= (like x > 0) or True")
+        visit(cond.left, depth + 1)
+        visit(cond.comparators[0], depth + 1)
 
     visit(tree)
 
@@ -241,13 +273,14 @@ def _numeric_value(node) -> float | None:
     return None
 
 
-def parse(text: str, extra_symbols: dict | None = None):
-    """Check TEXT and turn it into a SymPy expression. Returns (expr, {name: Symbol})."""
-    checked = check(text)
-    return to_sympy(checked, extra_symbols)
+def parse(text: str, extra_symbols: dict | None = None, extra_functions: dict | None = None):
+    """Check TEXT and turn it into a SymPy expression. Returns (expr, {name: Symbol}).
+    EXTRA_FUNCTIONS: {name: SymPy function of one argument} allowed besides the list."""
+    checked = check(text, tuple(extra_functions or ()))
+    return to_sympy(checked, extra_symbols, extra_functions)
 
 
-def to_sympy(checked: Checked, extra_symbols: dict | None = None):
+def to_sympy(checked: Checked, extra_symbols: dict | None = None, extra_functions: dict | None = None):
     import sympy as sp
     from sympy.parsing.sympy_parser import auto_number, parse_expr, rationalize
 
@@ -266,8 +299,9 @@ def to_sympy(checked: Checked, extra_symbols: dict | None = None):
         "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh,
         "sigma": sigma, "sigmoid": sigma, "relu": relu, "softplus": softplus,
         "Abs": sp.Abs, "abs": sp.Abs, "Max": sp.Max, "max": sp.Max, "Min": sp.Min, "min": sp.Min,
-        "Heaviside": sp.Heaviside, "pi": sp.pi, "E": sp.E, "e": sp.E,
+        "Heaviside": sp.Heaviside, "erf": sp.erf, "Piecewise": sp.Piecewise, "pi": sp.pi, "E": sp.E, "e": sp.E,
     }
+    local_dict.update(extra_functions or {})
     local_dict = {k: v for k, v in local_dict.items() if k in checked.functions or k in CONSTANTS}
     local_dict.update(symbols)
     # parse_expr evaluates with eval(): no builtins, only what auto_number writes
