@@ -52,6 +52,7 @@ def cli():
       nnsolve run problems/mlp_seed.yaml --format json # results and working as JSON
       nnsolve kinds                                    # the problem kinds
       nnsolve new lstm > my_problem.yaml               # a commented template to fill in
+      nnsolve schema mlp > mlp.schema.json             # JSON Schema of a kind, for editors
       nnsolve derive sigmoid                           # a derivative, rule by rule
     """
 
@@ -120,17 +121,42 @@ def new(kind):
       nnsolve new mlp > my_problem.yaml
       nnsolve new perceptron
     """
+    from .given import template
+    _check_kind(kind, "nnsolve new")
+    click.echo(template(kind).rstrip("\n"))
+    click.echo(REMARKS_TEMPLATE.rstrip("\n"))
+
+
+@cli.command()
+@click.argument("kind")
+def schema(kind):
+    """Print the JSON Schema (draft-07) of a problem file of KIND, for editors.
+
+    Save it next to your problem files and make this the first line of a problem file:
+    "# yaml-language-server: $schema=./mlp.schema.json"; VS Code's YAML extension
+    (redhat.vscode-yaml) then completes the keys and checks the file as you type.
+
+    \b
+    Examples:
+      nnsolve schema mlp > mlp.schema.json
+      nnsolve schema lstm | python -m json.tool --compact
+    """
+    import json
+
+    from .given import json_schema
+    _check_kind(kind, "nnsolve schema")
+    click.echo(json.dumps(json_schema(kind), indent=2, ensure_ascii=False))
+
+
+def _check_kind(kind: str, command: str) -> None:
+    """An unknown KIND is an input error, with a suggestion when one is close."""
     from . import kinds as registry
     names = registry.available()
     if kind not in names:
         import difflib
         close = difflib.get_close_matches(kind, names, n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
-        raise InputError(f"unknown kind '{kind}'; the kinds are: {', '.join(names)}.{hint}", file="nnsolve new")
-    module = registry.get(kind)
-    templates = getattr(module, "TEMPLATES", None)
-    click.echo((templates or {}).get(kind, module.TEMPLATE).rstrip("\n"))
-    click.echo(REMARKS_TEMPLATE.rstrip("\n"))
+        raise InputError(f"unknown kind '{kind}'; the kinds are: {', '.join(names)}.{hint}", file=command)
 
 
 REMARKS_TEMPLATE = """\
@@ -144,7 +170,8 @@ REMARKS_TEMPLATE = """\
 def _register_optional():
     """Commands that live in their own modules (each imports its heavy parts lazily)."""
     import importlib
-    for modname, attr in (("nnsolve.derive.command", "derive"), ("nnsolve.export", "export")):
+    for modname, attr in (("nnsolve.derive.command", "derive"), ("nnsolve.export", "export"),
+                          ("nnsolve.check_command", "check")):
         try:
             module = importlib.import_module(modname)
         except ModuleNotFoundError as exc:

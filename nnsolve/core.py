@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import given as given_
 from . import kinds
 from .errors import InputError
 from .loader import Located, load_file, load_text
@@ -11,10 +12,8 @@ from . import ops
 from .sheet import Sheet, path_text
 from .working import Working
 
-MAX_PRECISION = 15
-
-
-MAX_ROUNDING = 12
+MAX_PRECISION = given_.MAX_PRECISION
+MAX_ROUNDING = given_.MAX_ROUNDING
 
 
 def solve_located(loc: Located, precision: int | None = None, rounding: int | None = None,
@@ -30,11 +29,12 @@ def solve_located(loc: Located, precision: int | None = None, rounding: int | No
     if "kind" not in loc.data or loc.data["kind"] is None:
         raise InputError("missing key 'kind': expected one of " + ", ".join(kinds.available()),
                          file=loc.file, line=1, column=1)
-    kind = r.choice("kind", kinds.available())
-    title = r.string("title", None)
-    file_precision = r.integer("precision", None, minimum=0, maximum=MAX_PRECISION)
-    file_rounding = r.integer("rounding", None, minimum=0, maximum=MAX_ROUNDING,
-                              what=f"the decimals of hand rounding, a whole number 0 … {MAX_ROUNDING}")
+    r.declare(given_.COMMON)
+    kind = r.field("kind")
+    r.declare(given_.fields(kind))  # the kind's keys, as its module declares them (GIVEN)
+    title = r.field("title")
+    file_precision = r.field("precision", default=None)  # default: 4, or the rounding's decimals
+    file_rounding = r.field("rounding")
     rounding = file_rounding if rounding is None else rounding
     remarks = _read_remarks(r)
     module = kinds.get(kind)
@@ -114,13 +114,12 @@ def _read_remarks(r: Reader) -> list:
     if not r.has("remarks"):
         return []
     out = []
-    for path, item in r.items("remarks", what="a list of remarks {at: STEP, text: ...}"):
+    for path, item in r.items("remarks", what=r.fields["remarks"].what):
         if isinstance(item, str):
             out.append((None, item, path))
             continue
-        rr = Reader(r.loc, path, item)
-        at = rr.string("at", None, what="the step the remark belongs to, e.g. i_1")
-        text = rr.string("text", what="the remark")
+        rr = r.element(path, item)
+        at, text = rr.values("at", "text")
         rr.finish()
         out.append((at, text, path))
     return out

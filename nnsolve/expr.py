@@ -250,77 +250,40 @@ def odot(a, b) -> Mul:
     return Mul(lift(a), lift(b), elementwise=True)
 
 
+# The named functions (σ, tanh, …) are the records of nnsolve.nn applied through nnsolve.ops;
+# these names stay for formulas written directly with expr (derive, the tests).
+
 def sigma(x: Expr) -> Func:
-    return Func(r"\sigma", sigmoid_np, x)
+    from .ops import sigma as f
+    return f(x)
 
 
 def tanh(x: Expr) -> Func:
-    return Func(r"\tanh", np.tanh, x)
+    from .ops import tanh as f
+    return f(x)
 
 
 def relu(x: Expr) -> Func:
-    return Func(r"\mathrm{ReLU}", lambda v: np.maximum(v, 0.0), x)
+    from .ops import relu as f
+    return f(x)
 
 
 def exp(x: Expr) -> Func:
-    return Func(r"\exp", np.exp, x)
+    from .ops import exp as f
+    return f(x)
 
 
 def log(x: Expr) -> Func:
-    return Func(r"\ln", np.log, x)
+    from .ops import log as f
+    return f(x)
 
 
 def softmax(x: Expr) -> Func:
-    return Func(r"\mathrm{softmax}", softmax_np, x, elementwise=False)
+    from .ops import softmax as f
+    return f(x)
 
 
 def walk(e: Expr):
     yield e
     for c in e.children():
         yield from walk(c)
-
-
-def value_of(q) -> np.ndarray:
-    """The value of a quantity (Expr) or of a plain array, as a float64 array."""
-    return q.value if isinstance(q, Expr) else np.asarray(q, dtype=float)
-
-
-class Algebra:
-    """The operations a cell's formulas use, for quantities (Expr: the working is recorded)."""
-    sigma = staticmethod(sigma)
-    tanh = staticmethod(tanh)
-    odot = staticmethod(odot)
-
-    @staticmethod
-    def sym(tex, value):
-        return Sym(tex, value)
-
-    @staticmethod
-    def func(tex, fn, arg):
-        return Func(tex, fn, arg)
-
-
-class NumpyAlgebra:
-    """The same operations on plain float64 arrays, giving bit-identical values (each Expr
-    node computes with these very numpy operations, in the same order)."""
-    sigma = staticmethod(sigmoid_np)
-
-    @staticmethod
-    def tanh(v):  # a function, not np.tanh itself: importing this module must not load NumPy
-        return np.tanh(v)
-
-    @staticmethod
-    def odot(a, b):
-        return np.multiply(a, b)
-
-    @staticmethod
-    def sym(tex, value):
-        return np.asarray(value, dtype=float)
-
-    @staticmethod
-    def func(tex, fn, arg):
-        return np.asarray(fn(arg), dtype=float)
-
-
-EXPR = Algebra()
-NUMPY = NumpyAlgebra()

@@ -62,6 +62,29 @@ def round_half_away(x, decimals: int):
     return np.array([one(v) for v in a.reshape(-1)], dtype=float).reshape(a.shape)
 
 
+# -- slips (for marking: "what if the student did this?") ---------------------------------
+
+_SWAP: dict = {}  # activation name -> the record used in its place
+_PRIME_OF_V: list = [False]  # derivatives of the output taken of the pre-activation instead
+
+
+@contextlib.contextmanager
+def slip(swap: dict | None = None, prime_of_v: bool = False):
+    """Within the block, every application of an activation named in ``swap`` uses the
+    given record instead (σ for tanh), and with ``prime_of_v`` an activation's derivative
+    is written in the pre-activation where the output belongs (v(1 − v) for σ′)."""
+    saved = dict(_SWAP), _PRIME_OF_V[0]
+    _SWAP.clear()
+    _SWAP.update(swap or {})
+    _PRIME_OF_V[0] = prime_of_v
+    try:
+        yield
+    finally:
+        _SWAP.clear()
+        _SWAP.update(saved[0])
+        _PRIME_OF_V[0] = saved[1]
+
+
 def round_value(x):
     """x under the hand rounding in force (unchanged without one)."""
     n = _ROUNDING[0]
@@ -92,8 +115,12 @@ def func(tex: str, fn, x, *, elementwise: bool = True):
 
 def apply(activation, x):
     """An activation of the library (a record of :mod:`nnsolve.nn`, or its name) applied to x."""
-    from .nn import activation as lookup
-    act = lookup(activation) if isinstance(activation, str) else activation
+    act = activation
+    if isinstance(activation, str):
+        from .nn import activation as lookup
+        act = lookup(activation)
+    if _SWAP:
+        act = _SWAP.get(act.name, act)
     if act.identity_map:
         return x
     return func(act.tex, act.value, x, elementwise=act.elementwise)
@@ -104,31 +131,28 @@ def prime(activation, v, y):
     y = f(v) where the classic identity exists)."""
     from .nn import activation as lookup
     act = lookup(activation) if isinstance(activation, str) else activation
-    return act.prime(v, y)
+    return act.prime(v, v if _PRIME_OF_V[0] else y)
+
+
+def _lib(name: str):
+    from .nn.activations import ACTIVATIONS
+    return ACTIVATIONS[name]
 
 
 def sigma(x):
-    return func(r"\sigma", E.sigmoid_np, x)
+    return apply(_lib("sigmoid"), x)
 
 
 def tanh(x):
-    return func(r"\tanh", _tanh, x)
-
-
-def _tanh(v):
-    return np.tanh(v)
+    return apply(_lib("tanh"), x)
 
 
 def relu(x):
-    return func(r"\mathrm{ReLU}", _relu, x)
-
-
-def _relu(v):
-    return np.maximum(v, 0.0)
+    return apply(_lib("relu"), x)
 
 
 def softmax(x):
-    return func(r"\mathrm{softmax}", E.softmax_np, x, elementwise=False)
+    return apply(_lib("softmax"), x)
 
 
 def exp(x):

@@ -1,7 +1,10 @@
-"""Reading a kind's keys with clear errors: each solver declares what it reads, and
-anything else in the file is an unknown key (with a "did you mean")."""
+"""Reading a kind's keys with clear errors. A reader knows the keys its kind declares
+(``nnsolve.given``: ``Reader.declare``); anything else in the file is an unknown key (with a
+"did you mean"), and the simple fields are read from their declaration (``Reader.field``)."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import difflib
 import math
 import re
@@ -12,6 +15,19 @@ from .errors import InputError
 from .loader import Located, is_number
 
 MISSING = object()
+_ASKED: contextvars.ContextVar = contextvars.ContextVar("nnsolve_asked_keys", default=None)
+
+
+@contextlib.contextmanager
+def recording_keys():
+    """Collect the key paths every Reader is asked for (list indices as "*"), to compare
+    what a kind reads with what it declares (tests)."""
+    asked: set = set()
+    token = _ASKED.set(asked)
+    try:
+        yield asked
+    finally:
+        _ASKED.reset(token)
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -37,13 +53,16 @@ def _describe(value) -> str:
 class Reader:
     """One mapping of the problem file, read key by key."""
 
-    def __init__(self, loc: Located, path=(), data=MISSING):
+    def __init__(self, loc: Located, path=(), data=MISSING, fields=()):
         self.loc = loc
         self.path = tuple(path)
         self.data = loc.data if data is MISSING else data
         self.known: list[str] = []
+        self.fields: dict = {}  # key -> nnsolve.given.Field, the declared keys
         if not isinstance(self.data, dict):
             raise self.error(self.path, f"expected a mapping of keys, got {_describe(self.data)}")
+        if fields:
+            self.declare(fields)
 
     # -- helpers ------------------------------------------------------------------------
     def error(self, path, message) -> InputError:
@@ -54,12 +73,25 @@ class Reader:
             if k not in self.known:
                 self.known.append(k)
 
-    def has(self, key: str) -> bool:
+    def declare(self, fields) -> None:
+        """The keys of this mapping, as declared (nnsolve.given.Field records): they are the
+        known keys of the unknown-key check, and ``field(key)`` reads them."""
+        for f in fields:
+            self.fields[f.key] = f
+        self.allow(*(f.key for f in fields))
+
+    def _ask(self, key: str) -> None:
         self.allow(key)
+        asked = _ASKED.get()
+        if asked is not None:
+            asked.add(tuple("*" if isinstance(p, int) else p for p in self.path) + (key,))
+
+    def has(self, key: str) -> bool:
+        self._ask(key)
         return key in self.data and self.data[key] is not None
 
     def raw(self, key: str, default=MISSING, what: str = "a value"):
-        self.allow(key)
+        self._ask(key)
         if key not in self.data or self.data[key] is None:
             if default is MISSING:
                 where = self.path
@@ -76,6 +108,48 @@ class Reader:
                     f"; expected one of: {', '.join(self.known)}"
                 raise self.error(self.path + (key,), f"unknown key '{key}'{hint}")
 
+    # -- declared fields ----------------------------------------------------------------
+    def field(self, key: str, **changes):
+        """Read a declared simple field (number, integer, boolean, string, choice) with its
+        declared default, bounds and options; ``changes`` adjust the declaration for this
+        reading (e.g. a ``what`` that names a size read before)."""
+        f = self.fields.get(key)
+        if f is None:
+            raise KeyError(f"the key '{key}' is read but not declared at {self.path or 'the top'}")
+        if changes:
+            f = f.but(**changes)
+        default = MISSING if f.required else f.default
+        if f.type == "number":
+            if isinstance(default, int) and not isinstance(default, bool):
+                default = float(default)
+            return self.number(key, default, what=f.what or "a number", minimum=f.minimum,
+                               maximum=f.maximum, positive=f.positive)
+        if f.type == "integer":
+            return self.integer(key, default, minimum=f.minimum, maximum=f.maximum,
+                                what=f.what or "a whole number")
+        if f.type == "boolean":
+            return self.boolean(key, default)
+        if f.type == "string":
+            return self.string(key, default, what=f.what or "a text")
+        if f.type == "choice":
+            return self.choice(key, f.options(), default)
+        raise TypeError(f"the {f.type} '{key}' is read in code (reader.vector/matrix/sub/items)")
+
+    def values(self, *keys: str) -> tuple:
+        """Several declared simple fields at once, in order."""
+        return tuple(self.field(k) for k in keys)
+
+    def _nested(self, key: str) -> tuple:
+        f = self.fields.get(key)
+        return f.fields if f is not None else ()
+
+    def element(self, path, value) -> "Reader":
+        """A reader of one item (a mapping) of a list this reader read with ``items``; it
+        knows the keys declared for the items of that list."""
+        path = tuple(path)
+        key = path[len(self.path)] if len(path) > len(self.path) else None
+        return Reader(self.loc, path, value, fields=self._nested(key) if key is not None else ())
+
     # -- scalars ------------------------------------------------------------------------
     def _to_number(self, value, path, what="a number"):
         if isinstance(value, str) and _NUMBER_TEXT.match(value.strip()):
@@ -86,7 +160,7 @@ class Reader:
             raise self.error(path, f"expected {what}, got {value} (NaN and infinity are not allowed)")
         return float(value)
 
-    def number(self, key, default=MISSING, *, what="a number", minimum=None, positive=False):
+    def number(self, key, default=MISSING, *, what="a number", minimum=None, maximum=None, positive=False):
         value = self.raw(key, default, what)
         if value is default and default is not MISSING:
             return default
@@ -95,6 +169,8 @@ class Reader:
             raise self.error(self.path + (key,), f"expected a positive number, got {x:g}")
         if minimum is not None and x < minimum:
             raise self.error(self.path + (key,), f"expected a number ≥ {minimum:g}, got {x:g}")
+        if maximum is not None and x > maximum:
+            raise self.error(self.path + (key,), f"expected a number ≤ {maximum:g}, got {x:g}")
         return x
 
     def integer(self, key, default=MISSING, *, minimum=None, maximum=None, what="a whole number"):
@@ -197,7 +273,7 @@ class Reader:
         value = self.raw(key, default, what)
         if value is default and default is not MISSING:
             return default
-        return Reader(self.loc, self.path + (key,), value)
+        return Reader(self.loc, self.path + (key,), value, fields=self._nested(key))
 
     def items(self, key, what="a list", min_items: int = 1) -> list:
         """The (path, value) pairs of a list."""

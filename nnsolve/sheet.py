@@ -75,9 +75,11 @@ class Sheet:
         self.given = {(parse_path(k) if isinstance(k, str) else tuple(k)): v for k, v in (given or {}).items()}
         self._given_heads = {k[0] for k in self.given}
         self.memory: dict = {}
+        self.computed: dict = {}  # path -> value computed before a given value replaced it
         self.order: list[Path] = []  # result paths in the order the working computes them
         self.final = False
-        self.silent = Page(self, None)
+        self.silent = Page(self, None)  # computes and remembers
+        self.scratch = Page(self, None, keep=False)  # computes only (a what-if: the updated network)
 
     # -- pages --------------------------------------------------------------------------
     def section(self, title: str, level: int = 2, detail: bool = False, builder=None) -> "Page":
@@ -107,6 +109,8 @@ class Sheet:
         if path is None:
             return v
         if self.given and path[0] in self._given_heads:
+            if not self.final:
+                self.computed[path] = v  # what the working computed from the values before it
             v = self._replace(path, v)
         self.remember(path, v)
         return v
@@ -165,10 +169,11 @@ class Page:
     """A section of the working that records (``shown``), or the silent page that only
     computes. Both take the same calls, so a formula is written once for both."""
 
-    def __init__(self, sheet: Sheet, section):
+    def __init__(self, sheet: Sheet, section, keep: bool = True):
         self.sheet = sheet
         self.section = section
         self.shown = section is not None
+        self.keep = keep  # settle its quantities under their paths (not for a what-if)
 
     def sym(self, tex: str, value):
         """A named quantity for the formulas: a Sym on a shown page, the array on a silent one."""
@@ -180,7 +185,7 @@ class Page:
              components: bool = True, substitute: bool = True, scalar: bool = False):
         """tex = formula: computed, rounded, replaced, remembered; recorded on a shown page.
         Returns the quantity for later formulas (Sym or array)."""
-        v = self.sheet.settle(path, ops.value(formula), scalar)
+        v = self.sheet.settle(path if self.keep else None, ops.value(formula), scalar)
         if not self.shown:
             return v
         expr = formula if isinstance(formula, Expr) else Sym(tex, formula)

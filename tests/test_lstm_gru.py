@@ -230,44 +230,30 @@ def test_defaults_are_zeros():
     assert abs(r["h"][0][0] - s * np.tanh(s * np.tanh(2.0))) < 1e-15
 
 
-# -- torch itself, when it is there ---------------------------------------------------
+# -- torch itself, stored: tests/reference/{lstm,gru}.json (make_reference.py) ----------
+# Random cells drawn as cell() draws them, run through torch.nn.LSTMCell / torch.nn.GRU in
+# float64; the problem files are built from torch's stacked weights as lstm_yaml/gru_yaml do.
 
-@settings(max_examples=20, deadline=None)
-@given(cell(4), st.data())
-def test_lstm_matches_torch(params, data):
-    torch = pytest.importorskip("torch")
-    X, w_ih, w_hh, b_ih, b_hh, h0 = params
-    c0 = data.draw(hnp.arrays(np.float64, h0.shape, elements=values))
-    m, n = len(h0), X.shape[1]
-    lstm = torch.nn.LSTMCell(n, m).double()
-    with torch.no_grad():
-        for name, v in (("weight_ih", w_ih), ("weight_hh", w_hh), ("bias_ih", b_ih), ("bias_hh", b_hh)):
-            getattr(lstm, name).copy_(torch.from_numpy(v))
-        h, c = torch.from_numpy(h0)[None], torch.from_numpy(c0)[None]
-        hs, cs = [], []
-        for x in X:
-            h, c = lstm(torch.from_numpy(x)[None], (h, c))
-            hs.append(h[0].numpy().copy())
-            cs.append(c[0].numpy().copy())
-    r = solve_text(lstm_yaml(X, w_ih, w_hh, b_ih, b_hh, h0, c0)).results
-    np.testing.assert_allclose(r["h"], np.array(hs), rtol=0, atol=TOL)
-    np.testing.assert_allclose(r["c"], np.array(cs), rtol=0, atol=TOL)
+def _torch_cases(name):
+    return json.loads((ROOT / "tests" / "reference" / name).read_text(encoding="utf-8"))["cases"]
 
 
-@settings(max_examples=20, deadline=None)
-@given(cell(3))
-def test_gru_pytorch_convention_matches_torch(params):
-    torch = pytest.importorskip("torch")
-    X, w_ih, w_hh, b_ih, b_hh, h0 = params
-    m, n = len(h0), X.shape[1]
-    gru = torch.nn.GRU(n, m).double()
-    with torch.no_grad():
-        for name, v in (("weight_ih_l0", w_ih), ("weight_hh_l0", w_hh), ("bias_ih_l0", b_ih),
-                        ("bias_hh_l0", b_hh)):
-            getattr(gru, name).copy_(torch.from_numpy(v))
-        out, _ = gru(torch.from_numpy(X)[:, None, :], torch.from_numpy(h0)[None, None, :])
-    r = solve_text(gru_yaml(X, w_ih, w_hh, b_ih, b_hh, h0, "pytorch")).results
-    np.testing.assert_allclose(r["h"], out[:, 0, :].numpy(), rtol=0, atol=TOL)
+_TORCH_LSTM = _torch_cases("lstm.json")
+_TORCH_GRU = _torch_cases("gru.json")
+
+
+@pytest.mark.parametrize("case", _TORCH_LSTM, ids=[c["id"] for c in _TORCH_LSTM])
+def test_lstm_matches_torch(case):
+    r = solve_text(yaml.safe_dump(case["problem"])).results
+    np.testing.assert_allclose(r["h"], np.array(case["expected"]["h"]), rtol=0, atol=TOL)
+    np.testing.assert_allclose(r["c"], np.array(case["expected"]["c"]), rtol=0, atol=TOL)
+
+
+@pytest.mark.parametrize("case", _TORCH_GRU, ids=[c["id"] for c in _TORCH_GRU])
+def test_gru_pytorch_convention_matches_torch(case):
+    assert case["problem"]["convention"] == "pytorch"
+    r = solve_text(yaml.safe_dump(case["problem"])).results
+    np.testing.assert_allclose(r["h"], np.array(case["expected"]["h"]), rtol=0, atol=TOL)
 
 
 # -- bad input ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from nnsolve import expr as E
 from nnsolve import kinds
 from nnsolve.core import solve_file, solve_text
 from nnsolve.errors import InputError
+from nnsolve.given import template as new_template
 from nnsolve.numfmt import NumberFormat
 from nnsolve.render import markdown
 from nnsolve.render.common import fmt_for, step_lines, visible_sections
@@ -191,8 +192,7 @@ def exports():
     for p in PROBLEMS:
         out.append((p.name, lambda p=p: solve_file(str(p))))
     for kind in kinds.available():
-        module = kinds.get(kind)
-        template = (getattr(module, "TEMPLATES", None) or {}).get(kind, getattr(module, "TEMPLATE", None))
+        template = new_template(kind)
         if template:
             out.append((f"template:{kind}", lambda t=template, k=kind: solve_text(t, f"template:{k}")))
     rng = np.random.default_rng(20240605)

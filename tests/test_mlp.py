@@ -195,29 +195,23 @@ def test_result_shapes_are_kept():
     assert np.array(r["grad_weights"][1]).shape == (1, 2) and np.array(r["weights"][0]).shape == (2, 2)
 
 
-@settings(max_examples=40, deadline=None)
-@given(networks())
-def test_gradients_match_torch_autograd(net):
-    """Where PyTorch is installed (it is not a dependency): autograd in float64, to 1e-9."""
-    torch = pytest.importorskip("torch")
-    Ws, bs, acts, x, d, loss, slope, eta = net
-    _, vs = net_loss(Ws, bs, acts, x, d, loss, slope)
-    assume(all(np.all(np.abs(v) > 1e-9) for v, f in zip(vs, acts) if f == "relu"))
-    r = solve_text(problem_text(*net)).results
-    tW = [torch.tensor(W, dtype=torch.float64, requires_grad=True) for W in Ws]
-    tb = [torch.tensor(b, dtype=torch.float64, requires_grad=True) for b in bs]
-    y = torch.tensor(x, dtype=torch.float64)
-    for W, b, f in zip(tW, tb, acts):
-        v = W @ y + b
-        y = {"sigmoid": lambda v: torch.sigmoid(slope * v), "tanh": torch.tanh, "relu": torch.relu,
-             "linear": lambda v: v, "softmax": lambda v: torch.softmax(v, 0)}[f](v)
-    td = torch.tensor(d, dtype=torch.float64)
-    E = {"half_sse": lambda: 0.5 * ((td - y) ** 2).sum(), "mse": lambda: ((td - y) ** 2).mean(),
-         "bce": lambda: -(td * torch.log(y) + (1 - td) * torch.log(1 - y)).sum(),
-         "cross_entropy": lambda: -(td * torch.log(y)).sum()}[loss]()
-    E.backward()
-    assert r["loss"] == pytest.approx(E.item(), rel=1e-12, abs=1e-12)
-    assert r["output"] == pytest.approx(y.detach().numpy().tolist(), rel=1e-12, abs=1e-12)
-    for l in range(len(Ws)):
-        assert np.array(r["grad_weights"][l]) == pytest.approx(tW[l].grad.numpy(), abs=1e-9, rel=1e-9)
-        assert np.array(r["grad_bias"][l]) == pytest.approx(tb[l].grad.numpy(), abs=1e-9, rel=1e-9)
+# PyTorch autograd in float64, stored: tests/reference/mlp_autograd.json holds random networks
+# drawn as networks() draws them, with torch's values (tests/reference/make_reference.py).
+def _torch_cases(name):
+    from pathlib import Path
+    return json.loads((Path(__file__).resolve().parent / "reference" / name).read_text(encoding="utf-8"))["cases"]
+
+
+_TORCH_MLP = _torch_cases("mlp_autograd.json")
+
+
+@pytest.mark.parametrize("case", _TORCH_MLP, ids=[c["id"] for c in _TORCH_MLP])
+def test_gradients_match_torch_autograd(case):
+    """PyTorch autograd in float64 (values stored by tests/reference/make_reference.py), to 1e-9."""
+    want = case["expected"]
+    r = solve_text(json.dumps(case["problem"])).results
+    assert r["loss"] == pytest.approx(want["loss"], rel=1e-12, abs=1e-12)
+    assert r["output"] == pytest.approx(want["output"], rel=1e-12, abs=1e-12)
+    for l in range(len(case["problem"]["layers"])):
+        assert np.array(r["grad_weights"][l]) == pytest.approx(np.array(want["grad_weights"][l]), abs=1e-9, rel=1e-9)
+        assert np.array(r["grad_bias"][l]) == pytest.approx(np.array(want["grad_bias"][l]), abs=1e-9, rel=1e-9)

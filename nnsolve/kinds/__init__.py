@@ -1,7 +1,8 @@
 """The kind registry: ``kind:`` in a problem file -> the module that solves it.
 
-A kind module defines ``SUMMARY`` (one line), ``TEMPLATE`` (a commented problem file for
-``nnsolve new``), ``read(reader, kind) -> problem`` and ``solve(problem, working)``.
+A kind module defines ``SUMMARY`` (one line), ``GIVEN`` (its keys, declared as
+:class:`nnsolve.given.Field` records: from them come the reader's known keys, ``nnsolve new``
+and ``nnsolve schema``), ``read(reader, kind) -> problem`` and ``solve(problem, working)``.
 The CLI never names a kind; adding one is adding a module and a line here.
 """
 from __future__ import annotations

@@ -9,37 +9,35 @@ import numpy as np
 from .. import expr as E
 from .. import ops
 from ..working import Values, Working
-from .lstm import (WIDE_FROM, WIDE_NOTE, Gates, check_size, problem_section,
+from ..given import Field, title
+from .lstm import (INPUTS, WIDE_FROM, WIDE_NOTE, Gates, check_size, gate_weights, initial_state, problem_section,
                    read_gates, read_initial, read_inputs, reject_aliases, summary_section, weight_syms)
 
 SUMMARY = "GRU cell forward pass over a sequence (Cho or PyTorch convention), per time step"
 
-TEMPLATE = """\
-# nnsolve problem: GRU cell forward pass over a sequence
-kind: gru
-title: My GRU
-convention: cho            # cho (default, as in most notes) | pytorch (torch.nn.GRU)
-inputs: [[1, 2], [0.5, 3]] # x_1 … x_T, each a list of n numbers (here T = 2, n = 2)
-weights:                   # W_*: m × n (one row per hidden unit), U_*: m × m, b_*: m
-  W_z: [[0.5, 0.3]]        # update gate  z = σ(W_z x + U_z h + b_z)
-  W_r: [[0.4, 0.2]]        # reset gate   r = σ(W_r x + U_r h + b_r)
-  W_h: [[0.6, 0.1]]        # candidate    h̃ = tanh(W_h x + U_h (r ⊙ h) + b_h)      (cho)
-                           #              h̃ = tanh(W_h x + b_h + r ⊙ (U_h h + b_hn)) (pytorch)
-  U_z: 0.2                 # a scalar stands for a 1 × 1 matrix (m = 1)
-  U_r: 0.3
-  U_h: 0.4
-  b_z: 0.1                 # biases: default zeros
-  b_r: 0.1
-  b_h: 0.0
-  # b_hn: 0.0              # pytorch only: the bias inside the reset product (default 0)
-initial: {h: [0]}          # h_0, default zeros
-# h = (1 − z) ⊙ h_prev + z ⊙ h̃ (cho);  h = (1 − z) ⊙ h̃ + z ⊙ h_prev (pytorch)
-# precision: 4             # decimals shown in the working (default 4)
-"""
 
 GATES = ("z", "r", "h")
 LABELS = {"z": "update z", "r": "reset r", "h": r"candidate \tilde{h}"}
 CONVENTIONS = ["cho", "pytorch"]
+HEADLINE = "GRU cell forward pass over a sequence"
+
+GIVEN = (
+    title("My GRU"),
+    Field("convention", "choice", "cho (as in most notes) | pytorch (torch.nn.GRU)", choices=CONVENTIONS,
+          default="cho", example="cho",
+          note="h = (1 − z) ⊙ h_prev + z ⊙ h̃ (cho);  h = (1 − z) ⊙ h̃ + z ⊙ h_prev (pytorch)"),
+    INPUTS.but(example=[[1, 2], [0.5, 3]]),
+    gate_weights((("z", "update gate", "z = σ(W_z x + U_z h + b_z)", ""),
+                  ("r", "reset gate", "r = σ(W_r x + U_r h + b_r)", ""),
+                  ("h", "candidate", "h̃ = tanh(W_h x + U_h (r ⊙ h) + b_h) (cho)",
+                   "h̃ = tanh(W_h x + b_h + r ⊙ (U_h h + b_hn)) (pytorch)")),
+                 {"W_z": [[0.5, 0.3]], "W_r": [[0.4, 0.2]], "W_h": [[0.6, 0.1]],
+                  "U_z": 0.2, "U_r": 0.3, "U_h": 0.4, "b_z": 0.1, "b_r": 0.1, "b_h": 0.0},
+                 extra=(Field("b_hn", "vector", "pytorch only: the bias inside the reset product",
+                              shape=("m",), default=None, default_text="zeros", example=0.0,
+                              template="comment", needs=(("convention", "pytorch"),)),)),
+    initial_state(("h",), "h_0", {"h": [0]}),
+)
 
 
 @dataclass
@@ -52,7 +50,7 @@ class Problem:
 
 
 def read(r, kind):
-    convention = r.choice("convention", CONVENTIONS, "cho")
+    convention = r.field("convention")
     X = read_inputs(r)
     T, n = X.shape
     w, gates = read_gates(r, GATES, n)

@@ -11,31 +11,11 @@ import numpy as np
 
 from .. import expr as E
 from .. import ops
+from ..given import Field, title
 from ..working import Values, Working
 
 SUMMARY = "LSTM cell forward pass over a sequence: gates, cell and hidden state per time step"
 
-TEMPLATE = """\
-# nnsolve problem: LSTM cell forward pass over a sequence
-kind: lstm
-title: My LSTM
-inputs: [[1, 2], [0.5, 3]] # x_1 … x_T, each a list of n numbers (here T = 2, n = 2)
-weights:                   # W_*: m × n (one row per hidden unit), U_*: m × m, b_*: m
-  W_f: [[0.7, 0.45]]       # forget gate      f = σ(W_f x + U_f h + b_f)
-  W_i: [[0.95, 0.8]]       # input gate       i = σ(W_i x + U_i h + b_i)
-  W_c: [[0.45, 0.25]]      # candidate        g = tanh(W_c x + U_c h + b_c)
-  W_o: [[0.6, 0.4]]        # output gate      o = σ(W_o x + U_o h + b_o)
-  U_f: 0.1                 # a scalar stands for a 1 × 1 matrix (m = 1)
-  U_i: 0.8
-  U_c: 0.15
-  U_o: 0.25
-  b_f: 0.15                # biases: default zeros
-  b_i: 0.65
-  b_c: 0.2
-  b_o: 0.1
-initial: {h: [0], c: [0]}  # h_0 and c_0, default zeros
-# precision: 4             # decimals shown in the working (default 4)
-"""
 
 MAX_STEPS = 10_000      # time steps
 MAX_STATES = 64_000     # T × m: numbers of each gate written out over the whole sequence
@@ -47,11 +27,55 @@ WIDE_NOTE = ("With m = {m} hidden units the matrix products are not written out 
              "the components j = 1 … {m}.")
 
 
+# -- the givens, shared with kind: gru --------------------------------------------------
+
+HEADLINE = "LSTM cell forward pass over a sequence"
+
+INPUTS = Field("inputs", "list", "x_1 … x_T, each a list of n numbers", of="vector", shape=("T", "n"),
+               what="a list of input vectors x_1 … x_T")
+
+
+def gate_weights(gates, example: dict, extra=()) -> Field:
+    """weights: W_<g> (m × n), U_<g> (m × m), b_<g> (m, default zeros) of each gate
+    (g, its name, its equation); ``extra``: more fields of the mapping."""
+    W = tuple(Field(f"W_{g}", "matrix", f"{name}: {eq}", shape=("m", "n"), note=note)
+              for g, name, eq, note in gates)
+    U = tuple(Field(f"U_{g}", "matrix", f"recurrent weights of the {name}", shape=("m", "m"),
+                    note="a scalar stands for a 1 × 1 matrix (m = 1)" if k == 0 else "")
+              for k, (g, name, _, _) in enumerate(gates))
+    b = tuple(Field(f"b_{g}", "vector", f"bias of the {name}", shape=("m",), default=None,
+                    default_text="zeros") for g, name, _, _ in gates)
+    return Field("weights", "mapping", "W_*: m × n (one row per hidden unit), U_*: m × m, b_*: m",
+                 example=example, fields=W + U + b + tuple(extra))
+
+
+def initial_state(names, meaning: str, example: dict) -> Field:
+    """initial: {h: …, c: …} (the given names), each a vector of length m, default zeros."""
+    return Field("initial", "mapping", meaning, default=None, default_text="zeros", flow=True,
+                 example=example,
+                 fields=tuple(Field(k, "vector", f"the initial {k}_0", shape=("m",), default=None,
+                                    default_text="zeros") for k in names))
+
+
+GIVEN = (
+    title("My LSTM"),
+    INPUTS.but(example=[[1, 2], [0.5, 3]]),
+    gate_weights((("f", "forget gate", "f = σ(W_f x + U_f h + b_f)", ""),
+                  ("i", "input gate", "i = σ(W_i x + U_i h + b_i)", ""),
+                  ("c", "candidate", "g = tanh(W_c x + U_c h + b_c)", ""),
+                  ("o", "output gate", "o = σ(W_o x + U_o h + b_o)", "")),
+                 {"W_f": [[0.7, 0.45]], "W_i": [[0.95, 0.8]], "W_c": [[0.45, 0.25]], "W_o": [[0.6, 0.4]],
+                  "U_f": 0.1, "U_i": 0.8, "U_c": 0.15, "U_o": 0.25,
+                  "b_f": 0.15, "b_i": 0.65, "b_c": 0.2, "b_o": 0.1}),
+    initial_state(("h", "c"), "h_0 and c_0", {"h": [0], "c": [0]}),
+)
+
+
 # -- reading, shared with kind: gru ---------------------------------------------------
 
 def read_inputs(r) -> np.ndarray:
     """inputs: x_1 … x_T as a T × n array; n is the length of x_1."""
-    items = r.items("inputs", what="a list of input vectors x_1 … x_T")
+    items = r.items("inputs", what=INPUTS.what)
     if len(items) > MAX_STEPS:
         raise r.error(("inputs",), f"expected at most {MAX_STEPS} time steps, got {len(items)}")
     path0, v0 = items[0]

@@ -9,35 +9,46 @@ import numpy as np
 from .. import expr as E
 from .. import nn, ops
 from ..notation import layer
+from ..given import Field, title
 from ..schema import Reader
 from ..working import Working
 
 SUMMARY = "one backpropagation step of a multilayer perceptron (Haykin's δ notation)"
 
-TEMPLATE = """\
-# nnsolve problem: one backpropagation step of a multilayer perceptron
-kind: mlp
-title: My network
-input: [0.05, 0.10]        # x, the input pattern
-target: [0.01, 0.99]       # d, the desired output (one per output neuron)
-layers:                    # input side first; weights are (outputs × inputs): row j = neuron j
-  - weights: [[0.15, 0.20], [0.25, 0.30]]
-    bias: [0.35, 0.35]     # default zeros
-    activation: sigmoid    # sigmoid | tanh | relu | linear | softmax (last layer only)
-  - weights: [[0.40, 0.45], [0.50, 0.55]]
-    bias: [0.60, 0.60]
-    activation: sigmoid
-loss: half_sse             # half_sse: ½Σ(d−y)² | mse: mean (d−y)² | bce: −Σ[d ln y + (1−d) ln(1−y)]
-                           # | cross_entropy: −Σ d ln y (with a softmax output)
-learning_rate: 0.5         # η (default 1)
-update_bias: true          # default true
-slope: 1                   # a in the sigmoid 1/(1+exp(−a v)), default 1
-# precision: 4             # decimals shown in the working (default 4)
-"""
 
 ACTIVATIONS = nn.activation_names()
 LOSSES = ["half_sse", "mse", "bce", "cross_entropy"]
 MAX_UNITS = 4096
+HEADLINE = "one backpropagation step of a multilayer perceptron"
+
+GIVEN = (
+    title("My network"),
+    Field("input", "vector", "the input pattern", notation="x", shape=("n",), example=[0.05, 0.10],
+          what="the input pattern x, a list of numbers"),
+    Field("target", "vector", "the desired output, one per output neuron", notation="d", shape=("k",),
+          example=[0.01, 0.99], what="the desired output d, a list of numbers"),
+    Field("layers", "list", "input side first; weights are (outputs × inputs): row j = neuron j",
+          what="a list of layers (input side first)",
+          example=[{"weights": [[0.15, 0.20], [0.25, 0.30]], "bias": [0.35, 0.35], "activation": "sigmoid"},
+                   {"weights": [[0.40, 0.45], [0.50, 0.55]], "bias": [0.60, 0.60], "activation": "sigmoid"}],
+          fields=(Field("weights", "matrix", "the layer's weights, row j = neuron j", notation="W",
+                        shape=("m", "n")),
+                  Field("bias", "vector", "the layer's biases", notation="b", shape=("m",), default=None,
+                        default_text="zeros"),
+                  Field("activation", "choice", "activation φ (softmax: last layer only)",
+                        choices=ACTIVATIONS, default="sigmoid"),
+                  Field("negative_slope", "number", "leaky_relu only: the slope for v < 0", default=0.01,
+                        minimum=0, example=0.01, template="comment", needs=(("activation", "leaky_relu"),),
+                        what="the negative slope of leaky_relu, a number ≥ 0 (default 0.01)"))),
+    Field("loss", "choice", "half_sse: ½Σ(d−y)² | mse: mean (d−y)² | bce: −Σ[d ln y + (1−d) ln(1−y)] "
+          "| cross_entropy: −Σ d ln y (with a softmax output)", choices=LOSSES, default="half_sse",
+          example="half_sse"),
+    Field("learning_rate", "number", "learning rate", notation=r"\eta", default=1.0, example=0.5,
+          what="the learning rate η"),
+    Field("update_bias", "boolean", "update the biases too", default=True, example=True),
+    Field("slope", "number", "a in the sigmoid 1/(1+exp(−a v)) of every sigmoid layer", default=1.0,
+          positive=True, example=1),
+)
 
 
 @dataclass
@@ -64,20 +75,19 @@ def read(r: Reader, kind):
     d = r.vector("target", what="the desired output d, a list of numbers")
     layers = []
     n_in = len(x)
-    items = r.items("layers", what="a list of layers (input side first)")
+    items = r.items("layers", what=r.fields["layers"].what)
     for k, (path, item) in enumerate(items):
-        lr = Reader(r.loc, path, item)
+        lr = r.element(path, item)
         W = lr.matrix("weights", shape=(None, n_in),
                       what=f"a weight matrix with {n_in} columns (one per input of layer {k + 1})")
         if W.shape[0] > MAX_UNITS:
             raise r.error(path + ("weights",), f"more than {MAX_UNITS} neurons in a layer")
         b = lr.vector("bias", np.zeros(W.shape[0]), length=W.shape[0],
                       what=f"a bias vector of length {W.shape[0]} (one per neuron of layer {k + 1})")
-        act = lr.choice("activation", ACTIVATIONS, "sigmoid")
+        act = lr.field("activation")
         if act == "softmax" and k != len(items) - 1:
             raise r.error(path + ("activation",), "softmax is allowed in the last layer only")
-        slope = lr.number("negative_slope", 0.01, minimum=0,
-                          what="the negative slope of leaky_relu, a number ≥ 0 (default 0.01)")
+        slope = lr.field("negative_slope")
         if lr.has("negative_slope") and act != "leaky_relu":
             raise r.error(path + ("negative_slope",), f"negative_slope is for activation: leaky_relu (this layer is {act})")
         lr.finish()
@@ -86,10 +96,7 @@ def read(r: Reader, kind):
     if len(d) != n_in:
         raise r.error(("target",), f"expected a target of length {n_in} (the last layer has {n_in} "
                                    f"neurons), got length {len(d)}")
-    loss = r.choice("loss", LOSSES, "half_sse")
-    eta = r.number("learning_rate", 1.0, what="the learning rate η")
-    update_bias = r.boolean("update_bias", True)
-    slope = r.number("slope", 1.0, positive=True)
+    loss, eta, update_bias, slope = r.values("loss", "learning_rate", "update_bias", "slope")
     last = layers[-1].activation
     if loss == "bce" and last not in ("sigmoid",):
         if np.any((d < 0) | (d > 1)):
@@ -140,7 +147,7 @@ def solve(p: Problem, sheet) -> None:
     rules.math(r"v_{j} = \sum_{i} w_{ji} y_{i} + b_{j}, \quad y_{j} = \varphi(v_{j})", "forward")
     rules.math(r"e_{j} = d_{j} - y_{j}", "error at an output neuron")
     rules.math(r"\delta_{j} = -\frac{\partial E}{\partial v_{j}}", "local gradient")
-    rules.math(r"\delta_{j} = e_{j} \varphi'(v_{j})", "output neuron (for E = ½Σe²)")
+    rules.math(r"\delta_{j} = e_{j} \varphi'(v_{j})", "output neuron (for half the sum of squared errors)")
     rules.math(r"\delta_{j} = \varphi'(v_{j}) \sum_{k} \delta_{k} w_{kj}", "hidden neuron")
     rules.math(r"\Delta w_{ji} = \eta \delta_{j} y_{i}, \quad w_{ji} \leftarrow w_{ji} + \Delta w_{ji}", "update")
     for act in {act.name: act for act in acts if not act.identity_map and act.elementwise}.values():
@@ -178,12 +185,13 @@ def solve(p: Problem, sheet) -> None:
     else:  # δ = −∂E/∂y ⊙ φ'(v)   (softmax: −Jᵀ ∂E/∂y)
         if p.loss == "half_sse":
             g = e
-            back.text("For $E = \\frac{1}{2}\\sum_j e_j^2$: $-\\partial E/\\partial y_j = e_j$.", "note")
+            back.text(f"For $E = {loss_rec.rule('d_{j}', 'y_{j}')}$: $-\\partial E/\\partial y_j = "
+                      f"{loss_rec.neg_grad_tex}$.", "note")
         else:
             g = back.step(None, r"-\frac{\partial E}{\partial y}", loss_rec.neg_grad(d, y_out),
                           f"$-\\partial E/\\partial y$ for the {loss_rec.title}")
         if last.name == "softmax":
-            J = last.prime(vs[-1], y_out)
+            J = ops.prime(last, vs[-1], y_out)
             back.text("Softmax output: $\\partial y_k/\\partial v_j = y_k(\\delta_{kj} - y_j)$, the Jacobian $J$; "
                       "$\\delta = J^{\\top}(-\\partial E/\\partial y)$.", "note")
             deltas[-1] = back.step(out_path, dlt_tex(nL), J.T @ g, "Output layer")
@@ -256,6 +264,6 @@ def _dphi(sec, act: nn.Activation, v, y, l: int):
     """φ'(v^(l)) of a layer as a step, written as the library states it (in terms of the
     layer's outputs where the classic identity exists); 1 for a linear layer."""
     if act.identity_map:
-        return act.prime(v, y)
-    return sec.step(None, r"\varphi'(" + layer("v", l) + ")", act.prime(v, y),
+        return ops.prime(act, v, y)
+    return sec.step(None, r"\varphi'(" + layer("v", l) + ")", ops.prime(act, v, y),
                     f"Derivative of the activation, layer {l}")

@@ -7,27 +7,32 @@ import numpy as np
 
 from .. import expr as E
 from .. import ops
+from ..given import Field, title
 from ..working import Values, Working
 
 SUMMARY = "Rosenblatt perceptron training: epochs of samples until no weight changes"
 
-TEMPLATE = """\
-# nnsolve problem: Rosenblatt perceptron training
-kind: perceptron
-title: My perceptron
-weights: [0.5, -1, -0.5]   # initial w, one per input
-bias: 0.5                  # initial b (default 0)
-learning_rate: 1           # η (default 1)
-activation: step           # step: y = 1 if v >= 0 else 0 | sign: y = 1 if v >= 0 else -1
-max_epochs: 100            # stop after this many epochs if not converged (default 100)
-samples:                   # presented in this order every epoch; d is the desired output
-  - {x: [1, -1, -1], d: 0}
-  - {x: [1, 1, 1], d: 1}
-# precision: 4             # decimals shown in the working (default 4)
-"""
-
+HEADLINE = "Rosenblatt perceptron training"
 MAX_EPOCHS = 100_000
 MAX_PRESENTATIONS = 200_000
+
+GIVEN = (
+    title("My perceptron"),
+    Field("weights", "vector", "initial weights, one per input", shape=("n",), notation="w",
+          example=[0.5, -1, -0.5], what="the initial weights w, a list of numbers"),
+    Field("bias", "number", "initial bias", notation="b", default=0.0, example=0.5),
+    Field("learning_rate", "number", "learning rate", notation=r"\eta", default=1.0, positive=True, example=1),
+    Field("activation", "choice", "step: y = 1 if v >= 0 else 0 | sign: y = 1 if v >= 0 else -1",
+          choices=("step", "sign"), default="step", example="step"),
+    Field("max_epochs", "integer", "stop after this many epochs if not converged", default=100,
+          minimum=1, maximum=MAX_EPOCHS, example=100),
+    Field("samples", "list", "presented in this order every epoch; d is the desired output", flow=True,
+          what="a list of samples {x: [...], d: ...}",
+          example=[{"x": [1, -1, -1], "d": 0}, {"x": [1, 1, 1], "d": 1}],
+          fields=(Field("x", "vector", "the input, as long as the weights", shape=("n",), notation="x"),
+                  Field("d", "number", "the desired output: 0 or 1 (step), −1 or 1 (sign)",
+                        what="the desired output d"))),
+)
 
 
 @dataclass
@@ -44,17 +49,13 @@ class Problem:
 def read(r, kind):
     w = r.vector("weights", what="the initial weights w, a list of numbers")
     n = len(w)
-    b = r.number("bias", 0.0)
-    eta = r.number("learning_rate", 1.0, positive=True)
-    activation = r.choice("activation", ["step", "sign"], "step")
-    max_epochs = r.integer("max_epochs", 100, minimum=1, maximum=MAX_EPOCHS)
+    b, eta, activation, max_epochs = r.values("bias", "learning_rate", "activation", "max_epochs")
     labels = (0.0, 1.0) if activation == "step" else (-1.0, 1.0)
     X, d = [], []
-    for path, item in r.items("samples", what="a list of samples {x: [...], d: ...}"):
-        from ..schema import Reader
-        s = Reader(r.loc, path, item)
+    for path, item in r.items("samples", what=r.fields["samples"].what):
+        s = r.element(path, item)
         x = s.vector("x", length=n, what=f"an input vector of length {n} (as many as the weights)")
-        target = s.number("d", what="the desired output d")
+        target = s.field("d")
         if target not in labels:
             raise r.error(path + ("d",), f"expected d to be {int(labels[0])} or {int(labels[1])} "
                                          f"for the {activation} activation, got {target:g}")

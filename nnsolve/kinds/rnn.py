@@ -25,8 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import expr as E
+from .. import nn
+from .. import ops as O
+from ..given import REQUIRED, Field, title
 from ..schema import Reader
-from ..working import Section, Working
+from ..working import Working
 
 SUMMARIES = {
     "rnn": "Elman RNN forward pass over a sequence (a = U x + W h + b, h = f(a), ŷ = g(V h + c)); "
@@ -35,70 +38,11 @@ SUMMARIES = {
             "gradients, ‖∂h_T/∂h_t‖, clipping, truncation, the update",
 }
 
-_COMMON_KEYS = """\
-hidden_activation: tanh    # f: tanh | relu | sigmoid | linear (default tanh)
-output_activation: sigmoid # g: sigmoid | softmax | linear | tanh
-                           #   default: from the loss if given (bce → sigmoid, cross_entropy →
-                           #   softmax, half_sse/mse → linear), else sigmoid for k = 1 output
-                           #   and softmax for k ≥ 2
-output: last               # last (many-to-one: ŷ only at t = T, default) | every (many-to-many)
-weights:                   # matrices are outputs × inputs: a_t = U x_t + W h_{t-1} + b
-  U: [[0.5, -0.3, 0.2], [0.1, 0.4, -0.6]]  # input → hidden, m × n
-  W: [[0.3, -0.2], [0.4, 0.1]]             # hidden → hidden, m × m
-  b: [0, 0]                                # hidden bias, length m (default zeros)
-  V: [[0.7, -0.5]]                         # hidden → output, k × m
-  c: [0]                                   # output bias, length k (default zeros)
-initial: {h: [0, 0]}       # h_0 (default zeros)
-"""
-
-TEMPLATES = {
-    "bptt": """\
-# nnsolve problem: backpropagation through time (Elman RNN)
-kind: bptt
-title: My BPTT problem
-inputs: [[1, 0, 0], [0, 1, 0], [0, 0, 1]]   # x_1 … x_T, each of length n
-# or, one-hot encoded in vocab order (instead of inputs):
-# tokens: [cat, mat, rat]
-# vocab: [cat, mat, rat]
-""" + _COMMON_KEYS + """\
-target: 1                  # output: last → one target for ŷ_T; output: every → a list of T targets.
-                           #   A target is a vector of length k (a scalar when k = 1); with
-                           #   softmax also a class index counted from 0 (0 … k−1), or a token
-                           #   of the vocab when k = len(vocab)
-loss: bce                  # bce | cross_entropy | half_sse | mse, summed over the time steps
-                           #   default: sigmoid → bce, softmax → cross_entropy, else half_sse
-learning_rate: 0.1         # optional: η; also shows w ← w − η ∂L/∂w and the updated weights
-# clip: 1.0                # optional: rescale the gradients so that their global norm
-                           #   √(‖∂L/∂U‖² + ‖∂L/∂W‖² + ‖∂L/∂b‖² + ‖∂L/∂V‖² + ‖∂L/∂c‖²) is at most
-                           #   this before the update (grad_* stay the true gradients; the
-                           #   clipped ones are grad_*_clipped)
-# truncate: 2              # optional: truncated BPTT over the last k steps: h_{T−k} is a
-                           #   constant and only steps T−k+1 … T (and their loss terms) are
-                           #   differentiated, so grad_*, dL_dh, grad_W_by_step are those of
-                           #   truncated BPTT (zero before the window); truncate: T is full BPTT
-# precision: 4             # decimals shown in the working (default 4)
-""",
-    "rnn": """\
-# nnsolve problem: Elman RNN forward pass
-kind: rnn
-title: My RNN forward pass
-inputs: [[1, 0, 0], [0, 1, 0], [0, 0, 1]]   # x_1 … x_T, each of length n
-# or, one-hot encoded in vocab order (instead of inputs):
-# tokens: [cat, mat, rat]
-# vocab: [cat, mat, rat]
-""" + _COMMON_KEYS + """\
-# target: 1                # optional: to show the loss (output: every → a list of T targets;
-                           #   with softmax a class index counted from 0, or a vocab token)
-# loss: bce                # bce | cross_entropy | half_sse | mse, summed over the time steps
-# backward: true           # also do backpropagation through time (as kind: bptt), which
-                           #   allows learning_rate, clip and truncate
-# precision: 4             # decimals shown in the working (default 4)
-""",
-}
 SUMMARY = SUMMARIES["bptt"]
-TEMPLATE = TEMPLATES["bptt"]
+HEADLINES = {"rnn": "Elman RNN forward pass", "bptt": "backpropagation through time (Elman RNN)"}
 
-HIDDEN = ["tanh", "relu", "sigmoid", "linear"]
+HIDDEN = ["tanh", "relu", "sigmoid", "linear"] + [n for n in nn.activation_names(elementwise_only=True)
+                                                 if n not in ("tanh", "relu", "sigmoid", "linear")]
 OUTPUT = ["sigmoid", "softmax", "linear", "tanh"]
 LOSSES = ["bce", "cross_entropy", "half_sse", "mse"]
 MAX_STEPS = 100_000
@@ -111,20 +55,91 @@ EDGE = 3  # longer ones for the first and last EDGE steps (every step is in the 
 EXPAND = 8  # a matrix row up to this long is written out term by term
 OUTER_SHOWN = 16  # per-step parts (outer products) up to this many entries are steps of their own
 
-LOSS_TEX = {
-    "bce": r"L_{t} = -\sum_{j} \left[ y_{t,j} \ln \hat{y}_{t,j} + (1 - y_{t,j}) \ln (1 - \hat{y}_{t,j}) \right]",
-    "cross_entropy": r"L_{t} = -\sum_{j} y_{t,j} \ln \hat{y}_{t,j}",
-    "half_sse": r"L_{t} = \frac{1}{2} \sum_{j} (y_{t,j} - \hat{y}_{t,j})^{2}",
-    "mse": r"L_{t} = \frac{1}{k} \sum_{j} (y_{t,j} - \hat{y}_{t,j})^{2}",
-}
-LOSS_NAME = {"bce": "binary cross-entropy", "cross_entropy": "cross-entropy",
-             "half_sse": "half the sum of squared errors", "mse": "mean squared error"}
-ACT_TEX = {"tanh": r"\tanh", "sigmoid": r"\sigma", "relu": r"\mathrm{ReLU}", "linear": r"\mathrm{id}",
-           "softmax": r"\mathrm{softmax}"}
-FPRIME_TEX = {"tanh": r"1 - h_{t}^{2}", "sigmoid": r"h_{t} \odot (1 - h_{t})",
-              "relu": r"\mathrm{ReLU}'(a_{t}) \; (1 \text{ where } a_{t} > 0, \text{ else } 0)", "linear": "1"}
-FPRIME_MAX = {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0, "linear": 1.0}
+LOSS_NAME = {name: rec.title for name, rec in nn.LOSSES.items()}
 CANONICAL = {("sigmoid", "bce"), ("softmax", "cross_entropy"), ("linear", "half_sse")}
+
+
+# -- the givens of rnn and bptt (they share their keys) ----------------------------------------
+
+_TOKEN = {"type": ["string", "number", "boolean"]}
+_TARGET = {"anyOf": [{"type": "number"}, {"type": "string"},
+                     {"type": "array", "minItems": 1, "items": {"anyOf": [
+                         {"type": "number"}, {"type": "string"},
+                         {"type": "array", "minItems": 1, "items": {"type": "number"}}]}}]}
+
+
+def _given(kind: str) -> tuple:
+    bptt = kind == "bptt"
+    backward_only = "show" if bptt else "hide"
+    needs = () if bptt else (("backward", True),)  # rnn: only with backward: true
+    return (
+        title("My BPTT problem" if bptt else "My RNN forward pass"),
+        Field("inputs", "list", "x_1 … x_T, each of length n", of="vector", shape=("T", "n"),
+              instead=("tokens", "vocab"), example=[[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+              what="a list of input vectors x_1 … x_T"),
+        Field("tokens", "list", "the sequence as words of the vocab (a list, or one text of words)", of="token",
+              default=None, template="comment", example=["cat", "mat", "rat"],
+              lead="or, one-hot encoded in vocab order (instead of inputs):",
+              what="a list of tokens (words of the vocab)",
+              schema={"anyOf": [{"type": "array", "minItems": 1, "items": _TOKEN}, {"type": "string"}]}),
+        Field("vocab", "list", "the words, in the order of the one-hot components", of="token", default=None,
+              template="comment", example=["cat", "mat", "rat"], what="a list of words (the vocabulary)"),
+        Field("hidden_activation", "choice", "f, the hidden activation", choices=HIDDEN, default="tanh",
+              example="tanh"),
+        Field("negative_slope", "number", "leaky_relu only: the slope of f for a < 0", default=0.01, minimum=0,
+              example=0.01, template="comment", needs=(("hidden_activation", "leaky_relu"),),
+              what="the negative slope of a leaky_relu hidden layer, a number ≥ 0 (default 0.01)"),
+        Field("output_activation", "choice", "g, the output activation", choices=OUTPUT, default=None,
+              example="sigmoid",
+              note="default: from the loss if given (bce → sigmoid, cross_entropy → softmax, half_sse/mse → "
+                   "linear), else sigmoid for k = 1 output and softmax for k ≥ 2"),
+        Field("output", "choice", "last (many-to-one: ŷ only at t = T) | every (many-to-many)",
+              choices=("last", "every"), default="last", example="last"),
+        Field("weights", "mapping", "matrices are outputs × inputs: a_t = U x_t + W h_{t-1} + b",
+              what="a mapping with U, W, V (and optionally b, c)",
+              example={"U": [[0.5, -0.3, 0.2], [0.1, 0.4, -0.6]], "W": [[0.3, -0.2], [0.4, 0.1]], "b": [0, 0],
+                       "V": [[0.7, -0.5]], "c": [0]},
+              fields=(Field("U", "matrix", "input → hidden", shape=("m", "n")),
+                      Field("W", "matrix", "hidden → hidden", shape=("m", "m")),
+                      Field("b", "vector", "hidden bias", shape=("m",), default=None, default_text="zeros"),
+                      Field("V", "matrix", "hidden → output", shape=("k", "m")),
+                      Field("c", "vector", "output bias", shape=("k",), default=None, default_text="zeros"))),
+        Field("initial", "mapping", "h_0", default=None, default_text="zeros", flow=True, example={"h": [0, 0]},
+              what="a mapping {h: [...]}",
+              fields=(Field("h", "vector", "h_0, the initial hidden state", shape=("m",), default=None,
+                            default_text="zeros"),)),
+        Field("target", "any", "output: last → one target for ŷ_T; output: every → a list of T targets"
+              + ("" if bptt else " (optional: to show the loss)"),
+              default=REQUIRED if bptt else None, template="show" if bptt else "comment", example=1,
+              schema=_TARGET,
+              note="A target is a vector of length k (a scalar when k = 1); with softmax also a class index "
+                   "counted from 0 (0 … k−1), or a token of the vocab when k = len(vocab)"),
+        Field("loss", "choice", "the loss, summed over the time steps", choices=LOSSES, default=None,
+              default_text="sigmoid → bce, softmax → cross_entropy, else half_sse", example="bce",
+              template="show" if bptt else "comment"),
+        Field("backward", "boolean", "kind bptt always does the backward pass" if bptt else
+              "also do backpropagation through time (as kind: bptt), which allows learning_rate, clip and "
+              "truncate", default=bptt, example=True, template="hide" if bptt else "comment",
+              schema={"const": True} if bptt else None),
+        Field("learning_rate", "number", "optional: also shows w ← w − η ∂L/∂w and the updated weights",
+              notation=r"\eta", default=None, positive=True, example=0.1, template=backward_only, needs=needs,
+              what="the learning rate η, a positive number"),
+        Field("clip", "number", "optional: rescale the gradients so that their global norm "
+              "√(‖∂L/∂U‖² + ‖∂L/∂W‖² + ‖∂L/∂b‖² + ‖∂L/∂V‖² + ‖∂L/∂c‖²) is at most this before the update",
+              note="grad_* stay the true gradients; the clipped ones are grad_*_clipped",
+              default=None, positive=True, example=1.0, template="comment" if bptt else "hide", needs=needs,
+              what="the largest gradient norm, a positive number"),
+        Field("truncate", "integer", "optional: truncated BPTT over the last k steps: h_{T−k} is a constant and "
+              "only steps T−k+1 … T (and their loss terms) are differentiated",
+              note="grad_*, dL_dh, grad_W_by_step are those of truncated BPTT (zero before the window); "
+                   "truncate: T is full BPTT",
+              default=None, minimum=1, example=2, template="comment" if bptt else "hide", needs=needs,
+              what="the number of time steps k (1 … T) that truncated BPTT goes back"),
+    )
+
+
+GIVENS = {"rnn": _given("rnn"), "bptt": _given("bptt")}
+GIVEN = GIVENS["bptt"]
 
 
 # -- the problem ---------------------------------------------------------------------------
@@ -152,6 +167,15 @@ class Problem:
     eta: float | None = None
     clip: float | None = None
     truncate: int | None = None
+    negative_slope: float = 0.01  # leaky_relu's, for the hidden layer
+
+    @property
+    def f_act(self):
+        return nn.activation(self.f, negative_slope=self.negative_slope)
+
+    @property
+    def g_act(self):
+        return nn.activation(self.g)
 
     @property
     def T(self) -> int:
@@ -215,7 +239,7 @@ def _read_sequence(r: Reader):
         raise r.error(("tokens",) if has_tokens else ("vocab",),
                       "give either inputs (a list of vectors) or tokens + vocab, not both")
     if has_inputs:
-        items = r.items("inputs", what="a list of input vectors x_1 … x_T")
+        items = r.items("inputs", what=r.fields["inputs"].what)
         if len(items) > MAX_STEPS:
             raise r.error(("inputs",), f"at most {MAX_STEPS} time steps, got {len(items)}")
         fast = _numeric_rows([v for _, v in items])
@@ -237,7 +261,7 @@ def _read_sequence(r: Reader):
         raise r.error(r.path, "missing key 'vocab': tokens are one-hot encoded in vocab order, "
                               "e.g. vocab: [cat, mat, rat]")
     vocab = []
-    for path, value in r.items("vocab", what="a list of words (the vocabulary)"):
+    for path, value in r.items("vocab", what=r.fields["vocab"].what):
         word = _token_text(value)
         if word is None:
             raise r.error(path, f"expected a word of the vocabulary, got {_what(value)}")
@@ -250,7 +274,7 @@ def _read_sequence(r: Reader):
         if not pairs:
             raise r.error(("tokens",), "expected a list of tokens, got an empty text")
     else:
-        pairs = r.items("tokens", what="a list of tokens (words of the vocab)")
+        pairs = r.items("tokens", what=r.fields["tokens"].what)
     if len(pairs) > MAX_STEPS:
         raise r.error(("tokens",), f"at most {MAX_STEPS} time steps, got {len(pairs)}")
     index = {w: i for i, w in enumerate(vocab)}
@@ -302,10 +326,12 @@ def _read_target(r: Reader, value, path, k: int, g: str, loss: str, vocab, what_
 def read(r: Reader, kind: str) -> Problem:
     X, tokens, vocab = _read_sequence(r)
     T, n = X.shape
-    f = r.choice("hidden_activation", HIDDEN, "tanh")
-    output = r.choice("output", ["last", "every"], "last")
+    f, negative_slope = r.values("hidden_activation", "negative_slope")
+    if r.has("negative_slope") and f != "leaky_relu":
+        raise r.error(("negative_slope",), f"negative_slope is for hidden_activation: leaky_relu (it is {f})")
+    output = r.field("output")
 
-    wr = r.sub("weights", what="a mapping with U, W, V (and optionally b, c)")
+    wr = r.sub("weights", what=r.fields["weights"].what)
     W = wr.matrix("W", what="W, the hidden → hidden weights, a square m × m matrix (a list of rows)")
     m = W.shape[0]
     if W.shape[1] != m:
@@ -333,7 +359,7 @@ def read(r: Reader, kind: str) -> Problem:
                       f"the problem is too large: T · m · max(m, n, k) = {T * m * max(m, n, k)} is more than {MAX_WORK}")
 
     h0 = np.zeros(m)
-    ir = r.sub("initial", None, what="a mapping {h: [...]}")
+    ir = r.sub("initial", None, what=r.fields["initial"].what)
     if ir is not None:
         h = ir.vector("h", None, length=m, what=f"h_0, the initial hidden state, a vector of length m = {m}")
         if h is not None:
@@ -341,9 +367,9 @@ def read(r: Reader, kind: str) -> Problem:
             given.add("h0")
         ir.finish()
 
-    loss = r.choice("loss", LOSSES, None)
+    loss = r.field("loss")
     if r.has("output_activation"):
-        g = r.choice("output_activation", OUTPUT)
+        g = r.field("output_activation")
     elif loss == "bce" or (loss == "cross_entropy" and k == 1):
         g = "sigmoid"
     elif loss == "cross_entropy":
@@ -366,12 +392,12 @@ def read(r: Reader, kind: str) -> Problem:
                                  f"output_activation sigmoid or softmax (it is {g}), or loss half_sse / mse")
 
     if kind == "bptt":
-        if r.has("backward") and not r.boolean("backward"):
+        if not r.field("backward"):  # declared with default true for bptt
             raise r.error(("backward",), "kind bptt always does the backward pass; for the forward pass "
                                          "alone use kind: rnn")
         backward = True
     else:
-        backward = r.boolean("backward", False)
+        backward = r.field("backward")
         if not backward:
             for key in ("learning_rate", "clip", "truncate"):
                 if r.has(key):
@@ -404,23 +430,22 @@ def read(r: Reader, kind: str) -> Problem:
 
     eta = clip = truncate = None
     if backward:
-        eta = r.number("learning_rate", None, what="the learning rate η, a positive number", positive=True)
-        clip = r.number("clip", None, what="the largest gradient norm, a positive number", positive=True)
-        truncate = r.integer("truncate", None, minimum=1,
-                             what=f"the number of time steps k (1 … T = {T}) that truncated BPTT goes back")
+        eta, clip = r.values("learning_rate", "clip")
+        truncate = r.field("truncate", what=f"the number of time steps k (1 … T = {T}) that truncated BPTT goes back")
         if truncate is not None and truncate > T:
             raise r.error(("truncate",), f"expected a whole number of steps from 1 to T = {T}, got {truncate}")
     return Problem(kind, X, tokens, vocab, f, g, output, U, W, b, V, c, h0, given, targets, labels,
-                   loss, backward, eta, clip, truncate)
+                   loss, backward, eta, clip, truncate, negative_slope)
 
 
 # -- formulas, stated once ------------------------------------------------------------------
 #
-# Each formula below is written once, against an "ops" object.  _Shown builds nnsolve.expr
-# formulas and records them as steps of a section (a worked time step); _Num evaluates the
-# very same formula on plain numpy arrays (the time steps that are only in the tables, the
-# loss after the update, full BPTT for comparison).  expr computes its values with the same
-# numpy operations in the same order, so both give the same float64 numbers.
+# Each formula below is written once with the operations of nnsolve.ops and handed to a page
+# of the sheet (nnsolve.sheet): a shown page records it as a step of a worked time step, the
+# silent page only computes it (the time steps that are only in the tables), and the scratch
+# page computes without remembering anything (the loss after the update, full BPTT for
+# comparison). expr computes its values with the same numpy operations in the same order,
+# so all of them give the same float64 numbers.
 
 def _dd(num: str, den: str) -> str:
     return r"\frac{\partial " + num + r"}{\partial " + den + "}"
@@ -431,169 +456,31 @@ def _part(w: str, t) -> str:
     return _dd("L", w) + (r"\Big|_{t}" if t == "t" else r"\Big|_{t=" + str(t) + "}")
 
 
-def _relu_prime(a):
-    return (np.asarray(a) > 0).astype(float)
+def _mv(page, M, M_tex: str, v, compact: bool):
+    """M v; when the matrix is too large to write out usefully, the product appears as a
+    named vector (its value is the one M v computes)."""
+    e = M @ v
+    if page.shown and compact:
+        return E.Sym(M_tex + " " + v.tex, e.value)
+    return e
 
 
-class _Num:
-    """Formulas on numpy arrays; steps are not recorded."""
-    shown = False
-
-    def sym(self, tex, value):
-        return value
-
-    def step(self, label, lhs, e, note=None, components=True):
-        return e
-
-    def text(self, text, kind="text"):
-        pass
-
-    def had(self, a, b, size):
-        return a * b
-
-    def outer(self, a, b):
-        return np.outer(a, b)
-
-    def total(self, e):
-        return np.sum(e)
-
-    def mean(self, e):
-        return np.mean(e)
-
-    def log(self, e):
-        return np.log(e)
-
-    def const(self, value, tex):
-        return value
-
-    def act(self, name, x):
-        if name == "tanh":
-            return np.tanh(x)
-        if name == "sigmoid":
-            return E.sigmoid_np(x)
-        if name == "relu":
-            return np.maximum(x, 0.0)
-        if name == "softmax":
-            return E.softmax_np(x)
-        return x
-
-    def relu_prime(self, a):
-        return _relu_prime(a)
-
-    def mv(self, M, M_tex, v, compact):
-        return M @ v
-
-    def outer_step(self, label, lhs, a, b):
-        return np.outer(a, b)
+def _outer_step(page, path, label: str, lhs: str, a, b):
+    """a bᵀ as a step, or (too large to print usefully) just its settled value."""
+    e = O.outer(a, b)
+    if page.shown and e.size > OUTER_SHOWN:
+        return E.Sym(lhs, page.sheet.settle(path if page.keep else None, e.value))
+    return page.step(path, lhs, e, label)
 
 
-NUM = _Num()
+def _fprime(act, a, h):
+    """f'(a_t), as the library writes it (in h_t where the classic identity exists)."""
+    return O.prime(act, a, h)
 
 
-class _Shown:
-    """Formulas as nnsolve.expr, recorded as the steps of one section."""
-    shown = True
-
-    def __init__(self, sec: Section):
-        self.sec = sec
-
-    def sym(self, tex, value):
-        return E.Sym(tex, value)
-
-    def step(self, label, lhs, e, note=None, components=True):
-        return self.sec.step(label, lhs, e, note, components)
-
-    def text(self, text, kind="text"):
-        self.sec.text(text, kind)
-
-    def had(self, a, b, size):
-        """a ⊙ b for vectors; plain juxtaposition for scalars."""
-        return E.odot(a, b) if size > 1 else a * b
-
-    def outer(self, a, b):
-        return E.Outer(a, b)
-
-    def total(self, e):
-        return E.Sum(e)
-
-    def mean(self, e):
-        return E.Mean(e)
-
-    def log(self, e):
-        return E.log(e)
-
-    def const(self, value, tex):
-        return E.Const(value, tex)
-
-    def act(self, name, x):
-        if name == "tanh":
-            return E.tanh(x)
-        if name == "sigmoid":
-            return E.sigma(x)
-        if name == "relu":
-            return E.relu(x)
-        if name == "softmax":
-            return E.softmax(x)
-        return x
-
-    def relu_prime(self, a):
-        return E.Func(r"\mathrm{ReLU}'", _relu_prime, a)
-
-    def mv(self, M, M_tex, v, compact):
-        """M v; when the matrix is too large to write out usefully, the product appears as
-        a named vector (its value is the one M v computes)."""
-        e = M @ v
-        return E.Sym(M_tex + " " + v.tex, e.value) if compact else e
-
-    def outer_step(self, label, lhs, a, b):
-        """a bᵀ as a step, or (too large to print usefully) just its value."""
-        e = E.Outer(a, b)
-        if e.size <= OUTER_SHOWN:
-            return self.sec.step(label, lhs, e)
-        return E.Sym(lhs, e.value)
-
-
-def _val(x) -> np.ndarray:
-    return x.value if isinstance(x, E.Expr) else np.asarray(x, dtype=float)
-
-
-def _scalar(x) -> float:
-    return float(_val(x).reshape(-1)[0])
-
-
-def _fprime(ops, name: str, a, h):
-    """f'(a_t) as a formula in a_t or h_t; None for the identity (f' = 1)."""
-    if name == "tanh":
-        return 1 - h ** 2
-    if name == "sigmoid":
-        return ops.had(h, 1 - h, np.size(_val(h)))
-    if name == "relu":
-        return ops.relu_prime(a)
-    return None
-
-
-def _loss(ops, loss: str, yh, y, k: int):
+def _loss(rec, yh, y):
     # inside Σ_j the products are of components: written y ln ŷ, not y ⊙ ln ŷ
-    if loss == "bce":
-        inner = y * ops.log(yh) + (1 - y) * ops.log(1 - yh)
-        return -(inner if k == 1 else ops.total(inner))
-    if loss == "cross_entropy":
-        inner = y * ops.log(yh)
-        return -(inner if k == 1 else ops.total(inner))
-    sq = (y - yh) ** 2
-    if loss == "half_sse":
-        return ops.const(0.5, r"\frac{1}{2}") * (sq if k == 1 else ops.total(sq))
-    return sq if k == 1 else ops.mean(sq)
-
-
-def _dloss_dyhat(ops, loss: str, yh, y, k: int):
-    if loss == "bce":
-        return (yh - y) / ops.had(yh, 1 - yh, k)
-    if loss == "cross_entropy":
-        return -(y / yh)
-    if loss == "half_sse":
-        return yh - y
-    return ops.const(2.0 / k, rf"\frac{{2}}{{{k}}}") * (yh - y)
+    return rec.formula(y, yh)
 
 
 @dataclass
@@ -616,33 +503,35 @@ class Fwd:
     loss: float | None
 
 
-def _forward(p: Problem, net: Net, mode_for) -> Fwd:
-    """The forward pass; mode_for(t) gives the ops of time step t (_Shown or NUM)."""
+def _forward(p: Problem, net: Net, page_for) -> Fwd:
+    """The forward pass; page_for(t) gives the page of time step t."""
     T, m, k = p.T, p.m, p.k
     A, H = np.zeros((T, m)), np.zeros((T + 1, m))
-    O, Y, L = np.zeros((T, k)), np.zeros((T, k)), np.zeros(T)
+    Os, Y, L = np.zeros((T, k)), np.zeros((T, k)), np.zeros(T)
     H[0] = p.h0
     last_only = p.output == "last"
+    f, g, rec = p.f_act, p.g_act, nn.loss(p.loss) if p.loss else None
     cU, cW, cV = p.m > SMALL or p.n > EXPAND, p.m > SMALL, k > SMALL or p.m > EXPAND
     for t in range(1, T + 1):
-        ops = mode_for(t)
-        U, W, b = ops.sym("U", net.U), ops.sym("W", net.W), ops.sym("b", net.b)
-        x, hp = ops.sym(f"x_{{{t}}}", p.X[t - 1]), ops.sym(f"h_{{{t - 1}}}", H[t - 1])
-        a = ops.step("Net input of the hidden layer" if t == 1 else "Net input", f"a_{{{t}}}",
-                     ops.mv(U, "U", x, cU) + ops.mv(W, "W", hp, cW) + b)
-        h = ops.step("Hidden state", f"h_{{{t}}}", ops.act(p.f, a))
-        A[t - 1], H[t] = _val(a), _val(h)
+        page = page_for(t)
+        U, W, b = page.sym("U", net.U), page.sym("W", net.W), page.sym("b", net.b)
+        x, hp = page.sym(f"x_{{{t}}}", p.X[t - 1]), page.sym(f"h_{{{t - 1}}}", H[t - 1])
+        a = page.step(None, f"a_{{{t}}}", _mv(page, U, "U", x, cU) + _mv(page, W, "W", hp, cW) + b,
+                      "Net input of the hidden layer" if t == 1 else "Net input")
+        h = page.step(("h", t), f"h_{{{t}}}", O.apply(f, a), "Hidden state")
+        A[t - 1], H[t] = O.value(a), O.value(h)
         if last_only and t < T:
             continue
-        V, c = ops.sym("V", net.V), ops.sym("c", net.c)
-        o = ops.step("Output net input", f"o_{{{t}}}", ops.mv(V, "V", h, cV) + c)
-        yh = ops.step("Output", rf"\hat{{y}}_{{{t}}}", ops.act(p.g, o))
-        O[t - 1], Y[t - 1] = _val(o), _val(yh)
+        V, c = page.sym("V", net.V), page.sym("c", net.c)
+        o = page.step(None, f"o_{{{t}}}", _mv(page, V, "V", h, cV) + c, "Output net input")
+        yh = page.step(("y_hat",) if last_only else ("y_hat", t), rf"\hat{{y}}_{{{t}}}", O.apply(g, o), "Output")
+        Os[t - 1], Y[t - 1] = O.value(o), O.value(yh)
         if p.targets is not None:
-            y = ops.sym(f"y_{{{t}}}", p.targets[0 if last_only else t - 1])
-            L[t - 1] = _scalar(ops.step(f"Loss ({LOSS_NAME[p.loss]})", f"L_{{{t}}}", _loss(ops, p.loss, yh, y, k)))
+            y = page.sym(f"y_{{{t}}}", p.targets[0 if last_only else t - 1])
+            L[t - 1] = O.value(page.step(None, f"L_{{{t}}}", _loss(rec, yh, y), f"Loss ({rec.title})",
+                                         scalar=True))
     loss = math.fsum(L) if p.targets is not None else None
-    return Fwd(A, H, O, Y, L, loss)
+    return Fwd(A, H, Os, Y, L, loss)
 
 
 @dataclass
@@ -655,73 +544,84 @@ class Bwd:
     start: int  # first time step of the window (1 without truncation)
 
 
-def _output_error(p: Problem, ops, t: int, yh, y):
+def _output_error(p: Problem, page, t: int, yh, y, o_value):
     """∂L/∂o_t, through ∂L/∂ŷ_t unless the pair (g, loss) simplifies to ŷ − y."""
     k = p.k
+    g, rec = p.g_act, nn.loss(p.loss)
     lhs = _dd("L", f"o_{{{t}}}")
-    if (p.g, p.loss) in CANONICAL:
-        note = {"sigmoid": "σ with binary cross-entropy: the σ′ cancels, so ∂L/∂o = ŷ − y",
-                "softmax": "softmax with cross-entropy: the softmax Jacobian cancels, so ∂L/∂o = ŷ − y",
-                "linear": "a linear output with ½ Σ (y − ŷ)²: ∂L/∂o = ŷ − y"}[p.g]
-        return ops.step("Error at the output", lhs, yh - y, note=note)
-    gy = ops.step("Derivative of the loss by the output", _dd("L", rf"\hat{{y}}_{{{t}}}"),
-                  _dloss_dyhat(ops, p.loss, yh, y, k))
-    if p.g == "sigmoid":
-        return ops.step("Through σ: σ′(o) = ŷ (1 − ŷ)", lhs, ops.had(ops.had(yh, 1 - yh, k), gy, k))
-    if p.g == "tanh":
-        return ops.step("Through tanh: tanh′(o) = 1 − ŷ²", lhs, ops.had(1 - yh ** 2, gy, k))
+    if rec.canonical == p.g:
+        note = (f"$g = {g.tex}$ with the {rec.title}: the derivative of g cancels against that of the loss, "
+                r"so $\partial L/\partial o = \hat{y} - y$")
+        return page.step(None, lhs, yh - y, "Error at the output", note=note)
+    gy = page.step(None, _dd("L", rf"\hat{{y}}_{{{t}}}"), rec.grad(y, yh), "Derivative of the loss by the output")
     if p.g == "softmax":
-        s = ops.step("Through the softmax: first the weighted sum ŷᵀ ∂L/∂ŷ", f"s_{{{t}}}",
-                     ops.total(ops.had(yh, gy, k)))
-        return ops.step("then ∂L/∂o = ŷ ⊙ (∂L/∂ŷ − s)", lhs, ops.had(yh, gy - s, k))
-    ops.text(f"Linear output: $\\frac{{\\partial L}}{{\\partial o_{{{t}}}}} = "
-             f"\\frac{{\\partial L}}{{\\partial \\hat{{y}}_{{{t}}}}}$.", "note")
-    return ops.sym(lhs, _val(gy))
+        s = page.step(None, f"s_{{{t}}}", O.total(O.times(yh, gy, k)),
+                      "Through the softmax: first the weighted sum ŷᵀ ∂L/∂ŷ")
+        return page.step(None, lhs, O.times(yh, gy - s, k), "then ∂L/∂o = ŷ ⊙ (∂L/∂ŷ − s)")
+    if g.identity_map:
+        page.text(f"Linear output: $\\frac{{\\partial L}}{{\\partial o_{{{t}}}}} = "
+                  f"\\frac{{\\partial L}}{{\\partial \\hat{{y}}_{{{t}}}}}$.", "note")
+        return page.sym(lhs, O.value(gy))
+    gprime = _prime_tex(g, "o", r"\hat{y}")
+    return page.step(None, lhs, O.times(O.prime(g, page.sym(f"o_{{{t}}}", o_value), yh), gy, k),
+                     f"Through $g = {g.tex}$: $g'(o) = {gprime}$")
 
 
-def _backward(p: Problem, fw: Fwd, net: Net, mode_for, start: int = 1) -> Bwd:
+def _prime_tex(act, v: str, y: str) -> str:
+    """f' as the library writes it, in the kind's symbols."""
+    from ..render.formula import symbolic
+    return symbolic(act.prime(E.Sym(v, np.zeros(2)), E.Sym(y, np.zeros(2))))
+
+
+def _backward(p: Problem, fw: Fwd, net: Net, page_for, start: int = 1) -> Bwd:
     """BPTT from t = T down to t = start; h_{start−1} is a constant (truncation)."""
     T, m, n, k = p.T, p.m, p.n, p.k
     last_only = p.output == "last"
+    f = p.f_act
     dLdo, dLdh, delta = np.zeros((T, k)), np.zeros((T, m)), np.zeros((T, m))
     parts = {"U": np.zeros((T, m, n)), "W": np.zeros((T, m, m)), "b": np.zeros((T, m)),
              "V": np.zeros((T, k, m)), "c": np.zeros((T, k))}
     cV, cW = m > SMALL or k > EXPAND, m > SMALL
     for t in range(T, start - 1, -1):
-        ops = mode_for(t)
+        page = page_for(t)
         terms = []
         out = not last_only or t == T
         if out:
-            yh = ops.sym(rf"\hat{{y}}_{{{t}}}", fw.Y[t - 1])
-            y = ops.sym(f"y_{{{t}}}", p.targets[0 if last_only else t - 1])
-            go = _output_error(p, ops, t, yh, y)
-            V = ops.sym("V", net.V)
-            terms.append(ops.mv(V.T, r"V^{\top}", go, cV))
-            parts["V"][t - 1] = _val(ops.outer_step(f"Part of ∂L/∂V at t = {t}", _part("V", t), go,
-                                                    ops.sym(f"h_{{{t}}}", fw.H[t])))
-            dLdo[t - 1] = parts["c"][t - 1] = _val(go)
+            yh = page.sym(rf"\hat{{y}}_{{{t}}}", fw.Y[t - 1])
+            y = page.sym(f"y_{{{t}}}", p.targets[0 if last_only else t - 1])
+            go = _output_error(p, page, t, yh, y, fw.O[t - 1])
+            V = page.sym("V", net.V)
+            terms.append(_mv(page, V.T, r"V^{\top}", go, cV))
+            parts["V"][t - 1] = O.value(_outer_step(page, None, f"Part of ∂L/∂V at t = {t}", _part("V", t), go,
+                                                    page.sym(f"h_{{{t}}}", fw.H[t])))
+            dLdo[t - 1] = parts["c"][t - 1] = O.value(go)
         if t < T:
-            W = ops.sym("W", net.W)
-            terms.append(ops.mv(W.T, r"W^{\top}", ops.sym(rf"\delta_{{{t + 1}}}", delta[t]), cW))
+            W = page.sym("W", net.W)
+            terms.append(_mv(page, W.T, r"W^{\top}", page.sym(rf"\delta_{{{t + 1}}}", delta[t]), cW))
         label = "Error at the hidden state" + (" (from the output and from step t + 1)" if len(terms) > 1 else
                                                 " (from step t + 1)" if t < T else " (from the output)")
-        dh = ops.step(label, _dd("L", f"h_{{{t}}}"), terms[0] if len(terms) == 1 else terms[0] + terms[1])
-        fp = _fprime(ops, p.f, ops.sym(f"a_{{{t}}}", fw.A[t - 1]), ops.sym(f"h_{{{t}}}", fw.H[t]))
-        if fp is None:
-            d = ops.sym(rf"\delta_{{{t}}}", _val(dh))
-            ops.text(f"Linear hidden layer, f' = 1: $\\delta_{{{t}}} = \\frac{{\\partial L}}{{\\partial h_{{{t}}}}}$.",
-                     "note")
+        dh = page.step(("dL_dh", t), _dd("L", f"h_{{{t}}}"), terms[0] if len(terms) == 1 else terms[0] + terms[1],
+                       label)
+        if f.identity_map:
+            d = page.sym(rf"\delta_{{{t}}}", O.value(dh))
+            page.text(f"Linear hidden layer, f' = 1: $\\delta_{{{t}}} = \\frac{{\\partial L}}{{\\partial h_{{{t}}}}}$.",
+                      "note")
         else:
-            d = ops.step(f"Back through f: $\\delta_{{{t}}} = \\partial L / \\partial a_{{{t}}}$",
-                         rf"\delta_{{{t}}}", ops.had(fp, dh, m))
-        dLdh[t - 1], delta[t - 1] = _val(dh), _val(d)
-        parts["W"][t - 1] = _val(ops.outer_step(f"Part of ∂L/∂W at t = {t}", _part("W", t), d,
-                                                ops.sym(f"h_{{{t - 1}}}", fw.H[t - 1])))
-        parts["U"][t - 1] = _val(ops.outer_step(f"Part of ∂L/∂U at t = {t}", _part("U", t), d,
-                                                ops.sym(f"x_{{{t}}}", p.X[t - 1])))
+            fp = _fprime(f, page.sym(f"a_{{{t}}}", fw.A[t - 1]), page.sym(f"h_{{{t}}}", fw.H[t]))
+            d = page.step(None, rf"\delta_{{{t}}}", O.times(fp, dh, m),
+                          f"Back through f: $\\delta_{{{t}}} = \\partial L / \\partial a_{{{t}}}$")
+        dLdh[t - 1], delta[t - 1] = O.value(dh), O.value(d)
+        parts["W"][t - 1] = O.value(_outer_step(page, ("grad_W_by_step", t), f"Part of ∂L/∂W at t = {t}",
+                                                _part("W", t), d, page.sym(f"h_{{{t - 1}}}", fw.H[t - 1])))
+        parts["U"][t - 1] = O.value(_outer_step(page, None, f"Part of ∂L/∂U at t = {t}", _part("U", t), d,
+                                                page.sym(f"x_{{{t}}}", p.X[t - 1])))
         parts["b"][t - 1] = delta[t - 1]
-        if ops.shown:
-            _parts_note(ops, t, out, m, n, k)
+        if page.shown:
+            _parts_note(page, t, out, m, n, k)
+    if page.keep:  # before the window of truncated BPTT nothing flows back: zeros
+        for t in range(1, start):
+            page.sheet.result(("dL_dh", t), dLdh[t - 1])
+            page.sheet.result(("grad_W_by_step", t), parts["W"][t - 1])
     grads = {}
     for name, arr in parts.items():
         total = np.zeros(arr.shape[1:])
@@ -731,7 +631,7 @@ def _backward(p: Problem, fw: Fwd, net: Net, mode_for, start: int = 1) -> Bwd:
     return Bwd(dLdo, dLdh, delta, parts, grads, start)
 
 
-def _parts_note(ops, t: int, out: bool, m: int, n: int, k: int) -> None:
+def _parts_note(page, t: int, out: bool, m: int, n: int, k: int) -> None:
     big = [(nm, f"{a} {b}^{{\\top}}") for nm, a, b, size, here in
            (("V", _dd("L", f"o_{{{t}}}"), f"h_{{{t}}}", k * m, out),
             ("W", rf"\delta_{{{t}}}", f"h_{{{t - 1}}}", m * m, True),
@@ -741,9 +641,9 @@ def _parts_note(ops, t: int, out: bool, m: int, n: int, k: int) -> None:
     texts.append(f"${_part('b', t)} = \\delta_{{{t}}}$")
     if out:
         texts.append(f"${_part('c', t)} = {_dd('L', f'o_{{{t}}}')}$")
-    ops.text("Also, at this step: " + ", ".join(texts)
-             + (" (matrices too large to print here: they are in the results, e.g. grad_W_by_step)" if big else "")
-             + ".")
+    page.text("Also, at this step: " + ", ".join(texts)
+              + (" (matrices too large to print here: they are in the results, e.g. grad_W_by_step)" if big else "")
+              + ".")
 
 
 def jacobian_norms(W: np.ndarray, fprime: np.ndarray):
@@ -788,7 +688,11 @@ def _cell(a: np.ndarray, small: bool):
     return a if small else float(np.linalg.norm(a))
 
 
-def solve(p: Problem, w: Working) -> None:
+ON_SHEET = True  # solved on the recorder (nnsolve.sheet)
+
+
+def solve(p: Problem, w) -> None:
+    """``w``: the sheet (nnsolve.sheet.Sheet)."""
     T, m, n, k = p.T, p.m, p.n, p.k
     detail = T > ALL_STEPS_SHOWN
     small = max(m, n, k) <= SMALL
@@ -808,50 +712,42 @@ def solve(p: Problem, w: Working) -> None:
         if not worked(t):
             if t == EDGE + 1:
                 gap(f"Forward pass, time steps {EDGE + 1} … {T - EDGE}")
-            return NUM
-        return _Shown(w.section(f"Forward pass, time step t = {t}"
+            return w.silent
+        return (w.section(f"Forward pass, time step t = {t}"
                                 + (f" (token '{p.tokens[t - 1]}')" if p.tokens else ""), level=3, detail=detail))
 
     def backward_mode(t: int):
         if not worked(t):
             if t == T - EDGE:
                 gap(f"Backward pass, time steps {T - EDGE} … {max(EDGE + 1, start)}")
-            return NUM
-        return _Shown(w.section(f"Backward pass, time step t = {t}", level=3, detail=detail))
+            return w.silent
+        return w.section(f"Backward pass, time step t = {t}", level=3, detail=detail)
 
     fw = _forward(p, net, forward_mode)
     _forward_table(p, w, fw)
-    results = {"h": fw.H[1:].copy(), "y_hat": fw.Y[T - 1].copy() if p.output == "last" else fw.Y.copy()}
     if p.targets is not None:
         _loss_section(p, w, fw)
-        results["loss"] = fw.loss
     if not p.backward:
-        w.results = results
         return
 
     _rules_backward(p, w, start)
     bw = _backward(p, fw, net, backward_mode, start)
     _parts_table(p, w, bw, small)
-    _totals(p, w, bw)
+    grads = _totals(p, w, bw)
     jn, jlog = _vanishing(p, w, fw, start)
-    results.update({"grad_U": bw.grads["U"], "grad_W": bw.grads["W"], "grad_b": bw.grads["b"],
-                    "grad_V": bw.grads["V"], "grad_c": bw.grads["c"], "dL_dh": bw.dLdh,
-                    "grad_W_by_step": bw.parts["W"], "jacobian_norms": jn, "jacobian_log10_norms": jlog})
-    grads = dict(bw.grads)
-    norm = math.sqrt(math.fsum(float(np.sum(g ** 2)) for g in grads.values()))
-    results["grad_norm"] = norm
+    w.result(("jacobian_norms",), jn)
+    w.result(("jacobian_log10_norms",), jlog)
     if p.truncate is not None:
-        results["truncate_start"] = start
+        w.result(("truncate_start",), start, exact=True)
         _truncation_compare(p, w, fw, net, bw)
     if p.clip is not None:
-        grads = _clip(p, w, grads, norm, results)
+        grads = _clip(p, w, grads)
     else:
         s = w.section("Gradient norm")
         _norm_step(s, grads)
         s.text("A large norm means a large step; clip: θ would rescale the gradients to norm θ.", "note")
     if p.eta is not None:
-        _update(p, w, net, grads, fw, results)
-    w.results = results
+        _update(p, w, net, grads, fw)
 
 
 def _target_text(p: Problem, i: int):
@@ -867,7 +763,7 @@ def _intro(p: Problem, w: Working) -> None:
     plural = lambda q: "" if q == 1 else "s"
     s.text(f"An Elman RNN with n = {n} input{plural(n)}, m = {m} hidden unit{plural(m)} and k = {k} "
            f"output{plural(k)}, run over T = {T} time step{plural(T)}; {mode}. Hidden activation "
-           f"$f = {ACT_TEX[p.f]}$, output activation $g = {ACT_TEX[p.g]}$"
+           f"$f = {p.f_act.tex}$, output activation $g = {p.g_act.tex}$"
            + (f", loss: {LOSS_NAME[p.loss]}" + (" summed over the time steps" if p.output == "every" else "")
               if p.targets is not None else "") + ".")
     if p.tokens:
@@ -896,12 +792,12 @@ def _intro(p: Problem, w: Working) -> None:
             rows, title="The sequence")
     r = w.section("Rules")
     r.math(r"a_{t} = U x_{t} + W h_{t-1} + b", "net input")
-    r.math(rf"h_{{t}} = f(a_{{t}}) = {ACT_TEX[p.f]}(a_{{t}})", "hidden state")
+    r.math(rf"h_{{t}} = f(a_{{t}}) = {p.f_act.tex}(a_{{t}})", "hidden state")
     r.math(r"o_{t} = V h_{t} + c", "output net input")
-    r.math(rf"\hat{{y}}_{{t}} = g(o_{{t}}) = {ACT_TEX[p.g]}(o_{{t}})",
+    r.math(rf"\hat{{y}}_{{t}} = g(o_{{t}}) = {p.g_act.tex}(o_{{t}})",
            "output" + (f" (only at t = T = {T})" if p.output == "last" else " (every step)"))
     if p.targets is not None:
-        r.math(LOSS_TEX[p.loss], "loss")
+        r.math("L_{t} = " + nn.loss(p.loss).rule("y_{t,j}", r"\hat{y}_{t,j}"), "loss")
         r.math(r"L = \sum_{t=1}^{" + str(T) + r"} L_{t}" if p.output == "every" else rf"L = L_{{{T}}}", "total loss")
     if p.output == "last" and T > 1:
         r.text("Many-to-one: $o_{t}$ and $\\hat{y}_{t}$ are formed only at the last step.", "note")
@@ -936,11 +832,13 @@ def _loss_section(p: Problem, w: Working, fw: Fwd) -> None:
     if p.output == "last":
         s.text(f"Many-to-one: only the last output counts, $L = L_{{{T}}}$.")
         s.table([rf"\hat{{y}}_{{{T}}}", f"y_{{{T}}}", "L"], [[fw.Y[T - 1], _target_text(p, 0), fw.loss]])
+        w.result(("loss",), fw.loss, scalar=True)
     elif T <= 8:
-        s.step("Summed over the time steps", "L",
-               E.Add([(1, E.Sym(f"L_{{{t}}}", fw.L[t - 1])) for t in range(1, T + 1)]))
+        s.step(("loss",), "L", E.Add([(1, E.Sym(f"L_{{{t}}}", fw.L[t - 1])) for t in range(1, T + 1)]),
+               "Summed over the time steps", scalar=True)
     else:
-        s.step("Summed over the time steps", "L", E.Sym(rf"\sum_{{t=1}}^{{{T}}} L_{{t}}", fw.loss))
+        s.step(("loss",), "L", E.Sym(rf"\sum_{{t=1}}^{{{T}}} L_{{t}}", fw.loss), "Summed over the time steps",
+               scalar=True)
     if not math.isfinite(fw.loss):
         s.text("The loss is not finite: an output reached exactly 0 or 1 where its logarithm is taken.", "warning")
 
@@ -956,8 +854,8 @@ def _rules_backward(p: Problem, w: Working, start: int) -> None:
     s.math(r"\frac{\partial L}{\partial h_{t}} = V^{\top} \frac{\partial L}{\partial o_{t}} + W^{\top} \delta_{t+1}"
            r", \quad \delta_{t} = \frac{\partial L}{\partial a_{t}} = f'(a_{t}) \odot \frac{\partial L}{\partial h_{t}}",
            "errors")
-    s.math(rf"f'(a_{{t}}) = {FPRIME_TEX[p.f]}",
-           "for " + {"tanh": "tanh", "sigmoid": "σ", "relu": "ReLU", "linear": "a linear f"}[p.f])
+    s.math(rf"f'(a_{{t}}) = {_prime_tex(p.f_act, 'a_{t}', 'h_{t}')}",
+           f"for $f = {p.f_act.tex}$")
     s.text("(the $V^{\\top}$ term only at steps with an output"
            + (f", here only t = {T}" if p.output == "last" else "")
            + f"; the $W^{{\\top}}$ term only for t < T, as $\\delta_{{{T + 1}}} = 0$.)")
@@ -1014,9 +912,11 @@ def _parts_table(p: Problem, w: Working, bw: Bwd, small: bool) -> None:
                                                   "the JSON results carry them in full.")))
 
 
-def _totals(p: Problem, w: Working, bw: Bwd) -> None:
+def _totals(p: Problem, w, bw: Bwd) -> dict:
+    """Each gradient as the sum of its parts; returns them as settled."""
     T, start = p.T, bw.start
     s = w.section("Gradients: the parts summed over time")
+    out = {}
     names = {"W": "hidden → hidden", "U": "input → hidden", "b": "hidden bias", "V": "hidden → output",
              "c": "output bias"}
     for name in ("W", "U", "b", "V", "c"):
@@ -1028,13 +928,14 @@ def _totals(p: Problem, w: Working, bw: Bwd) -> None:
             expr = E.Add([(1, q) for q in syms])
         else:
             expr = E.Sym(rf"\sum_{{t={steps[0]}}}^{{{steps[-1]}}} " + _part(name, "t"), bw.grads[name])
-        s.step(f"∂L/∂{name} ({names[name]})", _dd("L", name), expr, components=False)
+        out[name] = O.value(s.step(("grad_" + name,), _dd("L", name), expr, f"∂L/∂{name} ({names[name]})",
+                                   components=False))
+    return out
 
 
 def _vanishing(p: Problem, w: Working, fw: Fwd, start: int):
     T, m = p.T, p.m
-    fp = _fprime(NUM, p.f, fw.A, fw.H[1:])  # all the steps at once: f' works component by component
-    fprime = np.ones((T, m)) if fp is None else fp
+    fprime = O.value(_fprime(p.f_act, fw.A, fw.H[1:])) * np.ones((T, m))  # all the steps at once
     norms, log10 = jacobian_norms(p.W, fprime)
     s = w.section("Vanishing and exploding gradients")
     s.text(f"How much of a change of $h_{{t}}$ reaches $h_{{{T}}}$: the Jacobian product")
@@ -1047,10 +948,10 @@ def _vanishing(p: Problem, w: Working, fw: Fwd, start: int):
     s.table(["t", rf"\lVert{{\partial h_{{{T}}} / \partial h_{{t}}}}\rVert_{{2}}", r"\log_{10}"]
             + (["in window"] if start > 1 else []), rows)
     sn = float(np.linalg.norm(p.W, 2))
-    cap = FPRIME_MAX[p.f]
-    s.step("Spectral norm of W", r"\lVert{W}\rVert_{2}", E.Sym(r"\sigma_{\max}(W)", sn))
+    cap = p.f_act.max_slope
+    s.step(None, r"\lVert{W}\rVert_{2}", E.Sym(r"\sigma_{\max}(W)", sn), "Spectral norm of W")
     s.text(f"Each factor has $\\lVert{{J_{{s}}}}\\rVert_{{2}} \\leq \\max|f'| \\cdot \\lVert{{W}}\\rVert_{{2}}$"
-           + ("" if cap == 1 else f" with $\\max|f'| = {cap:g}$ for σ")
+           + ("" if cap == 1 else f" with $\\max|f'| = {cap:g}$ for ${p.f_act.tex}$")
            + (" with $|f'| \\leq 1$" if p.f == "tanh" else "")
            + ": the product can shrink geometrically with the distance T − t (vanishing gradient, certain when "
              "$\\max|f'| \\cdot \\lVert{W}\\rVert_{2} < 1$) or grow geometrically (exploding gradient).")
@@ -1066,7 +967,7 @@ def _vanishing(p: Problem, w: Working, fw: Fwd, start: int):
 
 
 def _truncation_compare(p: Problem, w: Working, fw: Fwd, net: Net, bw: Bwd) -> None:
-    full = _backward(p, fw, net, lambda t: NUM, 1)
+    full = _backward(p, fw, net, lambda t: w.scratch, 1)
     s = w.section("Truncated against full BPTT")
     s.text(f"The gradients of truncated BPTT (last {p.truncate} step{'s' if p.truncate > 1 else ''}) are the "
            "ones used; for comparison, full BPTT over all T steps gives:")
@@ -1077,48 +978,46 @@ def _truncation_compare(p: Problem, w: Working, fw: Fwd, net: Net, bw: Bwd) -> N
 
 
 def _norm_step(s, grads: dict):
-    """The global norm of all the gradients together, as a step of section s."""
+    """The global norm of all the gradients together, as a step of section s (grad_norm)."""
     s.text("The global norm of all the gradients together ($\\lVert{\\cdot}\\rVert^{2}$ of a gradient is the "
            "sum of its squared entries):")
     sq = [E.Sym(r"\lVert{" + _dd("L", name) + r"}\rVert^{2}", math.fsum(np.ravel(grads[name]) ** 2))
           for name in ("U", "W", "b", "V", "c")]
-    return s.step("Gradient norm", r"\lVert{g}\rVert", E.Func(r"\mathrm{sqrt}", np.sqrt, E.Add([(1, q) for q in sq])))
+    return s.step(("grad_norm",), r"\lVert{g}\rVert", O.sqrt(E.Add([(1, q) for q in sq])), "Gradient norm",
+                  scalar=True)
 
 
-def _clip(p: Problem, w: Working, grads: dict, norm: float, results: dict) -> dict:
+def _clip(p: Problem, w, grads: dict) -> dict:
     s = w.section("Gradient clipping")
     g = _norm_step(s, grads)
     theta = E.Sym(r"\theta", p.clip)
-    if norm > p.clip:
-        rho = s.step("It exceeds the threshold θ = clip, so every gradient is multiplied by", r"\lambda", theta / g)
+    clipped = bool(O.value(g) > p.clip)
+    if clipped:
+        rho = s.step(None, r"\lambda", theta / g,
+                     "It exceeds the threshold θ = clip, so every gradient is multiplied by")
         out = {}
         for name in ("U", "W", "b", "V", "c"):
-            out[name] = s.step("", _dd("L", name) + r"_{\mathrm{clip}}",
-                               rho * E.Sym(_dd("L", name), grads[name]), components=False).value
+            out[name] = O.value(s.step((f"grad_{name}_clipped",), _dd("L", name) + r"_{\mathrm{clip}}",
+                                       rho * E.Sym(_dd("L", name), grads[name]), components=False))
         after = math.sqrt(math.fsum(float(np.sum(v ** 2)) for v in out.values()))
-        s.step("Norm after clipping (θ, up to rounding)", r"\lVert{g_{\mathrm{clip}}}\rVert",
-               E.Sym(r"\lambda \lVert{g}\rVert", after))
-        clipped = True
+        s.step(("grad_norm_clipped",), r"\lVert{g_{\mathrm{clip}}}\rVert", E.Sym(r"\lambda \lVert{g}\rVert", after),
+               "Norm after clipping (θ, up to rounding)", scalar=True)
     else:
         s.text("The norm does not exceed the threshold θ = clip: the gradients are used unchanged.", "note")
-        out = {name: np.array(v, copy=True) for name, v in grads.items()}
-        after = norm
-        clipped = False
-    results.update({"grad_norm_clipped": after, "clipped": clipped,
-                    "grad_U_clipped": out["U"], "grad_W_clipped": out["W"], "grad_b_clipped": out["b"],
-                    "grad_V_clipped": out["V"], "grad_c_clipped": out["c"]})
+        out = {name: w.result((f"grad_{name}_clipped",), v) for name, v in grads.items()}
+        w.result(("grad_norm_clipped",), O.value(g), scalar=True)
+    w.result(("clipped",), clipped, exact=True)
     return out
 
 
-def _update(p: Problem, w: Working, net: Net, grads: dict, fw: Fwd, results: dict) -> None:
+def _update(p: Problem, w, net: Net, grads: dict, fw: Fwd) -> None:
     s = w.section("Update: w ← w − η ∂L/∂w" + (" with the clipped gradients" if p.clip is not None else ""))
     eta = E.Sym(r"\eta", p.eta)
     new = {}
     for name in ("U", "W", "b", "V", "c"):
         gsym = E.Sym(_dd("L", name) + (r"_{\mathrm{clip}}" if p.clip is not None else ""), grads[name])
-        new[name] = s.step("", name + r"_{\mathrm{new}}", E.Sym(name, getattr(net, name)) - eta * gsym,
-                           components=False).value
-    results.update(new)
-    after = _forward(p, Net(**new), lambda t: NUM)
-    results["loss_after"] = after.loss
+        new[name] = O.value(s.step((name,), name + r"_{\mathrm{new}}", E.Sym(name, getattr(net, name)) - eta * gsym,
+                                   components=False))
+    after = _forward(p, Net(**new), lambda t: w.scratch)
+    w.result(("loss_after",), after.loss, scalar=True)
     s.table(["", "L"], [["before the update", fw.loss], ["after the update (same sequence)", after.loss]])
