@@ -52,10 +52,6 @@ def solve_located(loc: Located, precision: int | None = None, rounding: int | No
 
 def _solve(module, problem, kind, title, precision, source, rounding, given) -> Working:
     working = Working(kind=kind, title=title, precision=precision, source=source)
-    if not getattr(module, "ON_SHEET", False):  # a kind not yet on the recorder
-        with np.errstate(all="ignore"):
-            module.solve(problem, working)
-        return working
     sheet = Sheet(working, rounding=rounding, given=given)
     with np.errstate(all="ignore"), ops.rounding(rounding):
         module.solve(problem, sheet)

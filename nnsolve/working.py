@@ -93,24 +93,6 @@ class Section:
         self._blocks.append(Math(tex, label))
 
 
-class Values:
-    """Stands in for a Section when the same formulas run on plain numpy arrays (the steps
-    whose working is not shown): ``step`` returns the value, the rest does nothing."""
-
-    @staticmethod
-    def step(label, lhs, value, note=None, components=True, substitute=True):
-        return value
-
-    def table(self, *args, **kwargs):
-        return None
-
-    def text(self, *args, **kwargs):
-        return None
-
-    def math(self, *args, **kwargs):
-        return None
-
-
 @dataclass
 class Working:
     kind: str

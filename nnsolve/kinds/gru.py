@@ -6,12 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import expr as E
 from .. import ops
-from ..working import Values, Working
 from ..given import Field, title
 from .lstm import (INPUTS, WIDE_FROM, WIDE_NOTE, Gates, check_size, gate_weights, initial_state, problem_section,
-                   read_gates, read_initial, read_inputs, reject_aliases, summary_section, weight_syms)
+                   read_gates, read_initial, read_inputs, reject_aliases, summary_section)
 
 SUMMARY = "GRU cell forward pass over a sequence (Cho or PyTorch convention), per time step"
 
@@ -67,9 +65,6 @@ def read(r, kind):
     check_size(r, T, n, m)
     h0 = read_initial(r, ("h",), m)["h"]
     return Problem(X, gates, b_hn, h0, convention)
-
-
-ON_SHEET = True  # solved on the recorder (nnsolve.sheet)
 
 
 def cell(page, t, weights, x, h_prev, cho: bool, wide: bool = False):

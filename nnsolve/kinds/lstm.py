@@ -9,10 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import expr as E
+from ..sheet import Sheet
 from .. import ops
 from ..given import Field, title
-from ..working import Values, Working
 
 SUMMARY = "LSTM cell forward pass over a sequence: gates, cell and hidden state per time step"
 
@@ -162,7 +161,7 @@ def check_size(r, T, n, m):
 
 # -- writing, shared with kind: gru ---------------------------------------------------
 
-def problem_section(w: Working, cell: str, X, gates: Gates, labels: dict, initial: dict, extra=None):
+def problem_section(w: Sheet, cell: str, X, gates: Gates, labels: dict, initial: dict, extra=None):
     """The given quantities: the inputs, each gate's weights (``extra``: {tex: value} of
     further weights), the initial state."""
     T, n = X.shape
@@ -188,13 +187,7 @@ def problem_section(w: Working, cell: str, X, gates: Gates, labels: dict, initia
     intro.table([f"{k}_{{0}}" for k in initial], [list(initial.values())])
 
 
-def weight_syms(gates: Gates):
-    """The named weights as quantities for the formulas: ({g: W_g}, {g: U_g}, {g: b_g})."""
-    return tuple({g: E.Sym(f"{k}_{g}", v) for g, v in d.items()}
-                 for k, d in (("W", gates.W), ("U", gates.U), ("b", gates.b)))
-
-
-def summary_section(w: Working, names, tex, series: dict, m: int) -> None:
+def summary_section(w: Sheet, names, tex, series: dict, m: int) -> None:
     """The per-time-step table of every gate and state; for m > 4 one table per gate instead,
     component by component."""
     T = len(next(iter(series.values())))
@@ -232,9 +225,6 @@ def read(r, kind):
     check_size(r, T, n, gates.m)
     init = read_initial(r, ("h", "c"), gates.m)
     return Problem(X, gates, init["h"], init["c"])
-
-
-ON_SHEET = True  # solved on the recorder (nnsolve.sheet)
 
 
 def cell(page, t, weights, x, h_prev, c_prev, wide=False):

@@ -6,12 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import expr as E
 from .. import nn, ops
 from ..notation import layer
 from ..given import Field, title
 from ..schema import Reader
-from ..working import Working
 
 SUMMARY = "one backpropagation step of a multilayer perceptron (Haykin's δ notation)"
 
@@ -104,9 +102,6 @@ def read(r: Reader, kind):
     if loss == "cross_entropy" and np.any(d < 0):
         raise r.error(("target",), "cross_entropy needs non-negative targets (a one-hot vector or probabilities)")
     return Problem(x, d, layers, loss, eta, update_bias, slope)
-
-
-ON_SHEET = True  # solved on the recorder (nnsolve.sheet)
 
 
 def _act(p: Problem, L: Layer) -> nn.Activation:

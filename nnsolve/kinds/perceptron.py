@@ -5,10 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import expr as E
 from .. import ops
 from ..given import Field, title
-from ..working import Values, Working
 
 SUMMARY = "Rosenblatt perceptron training: epochs of samples until no weight changes"
 
@@ -115,9 +113,6 @@ def separable_2d(X: np.ndarray, d: np.ndarray) -> bool:
         if max(pa) < min(pb) - 1e-12 or max(pb) < min(pa) - 1e-12:
             return True
     return False
-
-
-ON_SHEET = True  # solved on the recorder (nnsolve.sheet)
 
 
 def solve(p: Problem, sheet) -> None:

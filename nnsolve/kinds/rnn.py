@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import expr as E
+from ..sheet import Sheet
 from .. import nn
 from .. import ops as O
 from ..given import REQUIRED, Field, title
 from ..schema import Reader
-from ..working import Working
 
 SUMMARIES = {
     "rnn": "Elman RNN forward pass over a sequence (a = U x + W h + b, h = f(a), ŷ = g(V h + c)); "
@@ -688,9 +688,6 @@ def _cell(a: np.ndarray, small: bool):
     return a if small else float(np.linalg.norm(a))
 
 
-ON_SHEET = True  # solved on the recorder (nnsolve.sheet)
-
-
 def solve(p: Problem, w) -> None:
     """``w``: the sheet (nnsolve.sheet.Sheet)."""
     T, m, n, k = p.T, p.m, p.n, p.k
@@ -755,7 +752,7 @@ def _target_text(p: Problem, i: int):
     return p.targets[i] if label is None else label
 
 
-def _intro(p: Problem, w: Working) -> None:
+def _intro(p: Problem, w: Sheet) -> None:
     T, m, n, k = p.T, p.m, p.n, p.k
     s = w.section("Problem")
     mode = ("many-to-one: one output $\\hat{y}_{%d}$ after the last step" % T if p.output == "last"
@@ -803,7 +800,7 @@ def _intro(p: Problem, w: Working) -> None:
         r.text("Many-to-one: $o_{t}$ and $\\hat{y}_{t}$ are formed only at the last step.", "note")
 
 
-def _forward_table(p: Problem, w: Working, fw: Fwd) -> None:
+def _forward_table(p: Problem, w: Sheet, fw: Fwd) -> None:
     T, m = p.T, p.m
     s = w.section("Forward pass: all time steps")
     every = p.output == "every"
@@ -826,7 +823,7 @@ def _forward_table(p: Problem, w: Working, fw: Fwd) -> None:
                               "results carry h in full." if wide or (every and kwide) else None))
 
 
-def _loss_section(p: Problem, w: Working, fw: Fwd) -> None:
+def _loss_section(p: Problem, w: Sheet, fw: Fwd) -> None:
     T = p.T
     s = w.section("Loss")
     if p.output == "last":
@@ -843,7 +840,7 @@ def _loss_section(p: Problem, w: Working, fw: Fwd) -> None:
         s.text("The loss is not finite: an output reached exactly 0 or 1 where its logarithm is taken.", "warning")
 
 
-def _rules_backward(p: Problem, w: Working, start: int) -> None:
+def _rules_backward(p: Problem, w: Sheet, start: int) -> None:
     T = p.T
     s = w.section("Backpropagation through time: the rules")
     s.text("W, U and b are used at every time step, so each gets a part from every step: the chain rule "
@@ -889,7 +886,7 @@ def _expansion(T: int, output: str) -> str:
             r"\frac{\partial h_{s}}{\partial h_{t}} \frac{\partial^{+}h_{t}}{\partial W}")
 
 
-def _parts_table(p: Problem, w: Working, bw: Bwd, small: bool) -> None:
+def _parts_table(p: Problem, w: Sheet, bw: Bwd, small: bool) -> None:
     T = p.T
     s = w.section("Backward pass: every time step")
     outs = set(p.out_steps())
@@ -933,7 +930,7 @@ def _totals(p: Problem, w, bw: Bwd) -> dict:
     return out
 
 
-def _vanishing(p: Problem, w: Working, fw: Fwd, start: int):
+def _vanishing(p: Problem, w: Sheet, fw: Fwd, start: int):
     T, m = p.T, p.m
     fprime = O.value(_fprime(p.f_act, fw.A, fw.H[1:])) * np.ones((T, m))  # all the steps at once
     norms, log10 = jacobian_norms(p.W, fprime)
@@ -950,7 +947,7 @@ def _vanishing(p: Problem, w: Working, fw: Fwd, start: int):
     sn = float(np.linalg.norm(p.W, 2))
     cap = p.f_act.max_slope
     s.step(None, r"\lVert{W}\rVert_{2}", E.Sym(r"\sigma_{\max}(W)", sn), "Spectral norm of W")
-    s.text(f"Each factor has $\\lVert{{J_{{s}}}}\\rVert_{{2}} \\leq \\max|f'| \\cdot \\lVert{{W}}\\rVert_{{2}}$"
+    s.text("Each factor has $\\lVert{J_{s}}\\rVert_{2} \\leq \\max|f'| \\cdot \\lVert{W}\\rVert_{2}$"
            + ("" if cap == 1 else f" with $\\max|f'| = {cap:g}$ for ${p.f_act.tex}$")
            + (" with $|f'| \\leq 1$" if p.f == "tanh" else "")
            + ": the product can shrink geometrically with the distance T − t (vanishing gradient, certain when "
@@ -966,7 +963,7 @@ def _vanishing(p: Problem, w: Working, fw: Fwd, start: int):
     return norms, log10
 
 
-def _truncation_compare(p: Problem, w: Working, fw: Fwd, net: Net, bw: Bwd) -> None:
+def _truncation_compare(p: Problem, w: Sheet, fw: Fwd, net: Net, bw: Bwd) -> None:
     full = _backward(p, fw, net, lambda t: w.scratch, 1)
     s = w.section("Truncated against full BPTT")
     s.text(f"The gradients of truncated BPTT (last {p.truncate} step{'s' if p.truncate > 1 else ''}) are the "

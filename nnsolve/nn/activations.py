@@ -14,7 +14,7 @@ Derivatives at a kink (v = 0) are PyTorch's: 0 for relu, the negative slope for 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np

@@ -26,6 +26,11 @@ def _paren(text: str) -> str:
     return r"\left(" + text + r"\right)"
 
 
+def _apply(tex: str, arg: str) -> str:
+    r"""A function applied to its argument: \sqrt{…} takes braces, the others parentheses."""
+    return r"\sqrt{" + arg + "}" if tex == r"\sqrt" else tex + _paren(arg)
+
+
 def symbolic(e: E.Expr) -> str:
     """The LaTeX of a formula in symbols only (no numbers are printed)."""
     return FormulaPrinter(NumberFormat(precision=4, style="latex")).symbolic(e)
@@ -74,7 +79,7 @@ class FormulaPrinter:
         if isinstance(e, E.Sum):
             return r"\sum_{" + e.index + "} " + self._wrap_sym(e.arg, E.P_MUL)
         if isinstance(e, E.Func):
-            return e.tex + _paren(self._sym(e.arg))
+            return _apply(e.tex, self._sym(e.arg))
         raise TypeError(f"cannot print {type(e).__name__}")
 
     # -- with numbers -----------------------------------------------------------------
@@ -154,7 +159,7 @@ class FormulaPrinter:
                 inner = self._num(value_at(e.arg, arg_idx), False)
             else:
                 inner = self._sub(e.arg, arg_idx, level, False)
-            text = e.tex + _paren(inner)
+            text = _apply(e.tex, inner)
             if idx is not None and not e.elementwise and e.size > 1:
                 j = idx[0] if isinstance(idx, tuple) else idx
                 text = "{" + text + "}_{" + str(j + 1) + "}"
