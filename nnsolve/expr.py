@@ -184,8 +184,9 @@ class MatVec(Expr):
 
 
 class Outer(Expr):
-    """a bᵀ: the outer product (δ yᵀ)."""
-    prec = P_MUL
+    """a bᵀ: the outer product (δ yᵀ). In symbols it binds like a single factor
+    (η δ yᵀ, −δ yᵀ); with numbers put in, it keeps its parentheses."""
+    prec = P_POW
 
     def __init__(self, a: Expr, b: Expr):
         self.a, self.b = a, b
