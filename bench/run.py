@@ -10,6 +10,9 @@ Measures (each a ratio against a reference run in the same loop):
   LSTM T=2000 / T=250            nnsolve run lstm(T=2000) --format json  vs the same with T=250 (hidden 16, input 8)
   batch export / single exports  nnsolve export 12 files -o DIR/    vs  12 × nnsolve export FILE -o FILE.md
   peak memory small run / floor  max RSS of the small run            vs  max RSS of the import floor
+  check 300 answer files / run   nnsolve check lstm_seed 300 files    vs  nnsolve run lstm_seed (a class's
+                                 scripts: every answer of the two time steps to 3 d.p., a third of
+                                 them with one wrong value that no slip explains, so every slip is tried)
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ BUDGETS = {
     "LSTM T=2000 / T=250": 3.0,
     "batch export of 12 / 12 single exports": 0.35,
     "peak memory: small run / import floor": 1.5,
+    "check 300 answer files / one run": 10.0,
 }
 
 
@@ -65,6 +69,29 @@ def lstm_file(path: Path, T: int, m: int = 16, n: int = 8, seed: int = 0) -> Pat
         lines += [f"  W_{g}: {r(m, n)}", f"  U_{g}: {r(m, m)}", f"  b_{g}: {r(m)}"]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def answer_files(folder: Path, count: int = 300, seed: int = 1) -> list[str]:
+    """A class's answer files for problems/lstm_seed.yaml: every gate and state of both time
+    steps to 3 decimals; every third student has one wrong value at a random step."""
+    import json
+    import random
+    out = subprocess.run(NNSOLVE + ["run", str(ROOT / "problems" / "lstm_seed.yaml"), "--format", "json"],
+                         capture_output=True, text=True, check=True).stdout
+    results = json.loads(out)["results"]
+    rng = random.Random(seed)
+    paths = [(f"{k}[{t}]", results[k][t - 1][0]) for t in (1, 2) for k in ("f", "i", "g", "o", "c", "h")]
+    files = []
+    for s in range(count):
+        lines = ["answers:"]
+        bad = rng.randrange(len(paths)) if s % 3 == 0 else None
+        for n, (path, value) in enumerate(paths):
+            v = round(value, 3) + (round(rng.uniform(0.05, 0.3), 3) if n == bad else 0)
+            lines.append(f"  {path}: {v:.3f}")
+        f = folder / f"student{s:03d}.yaml"
+        f.write_text("\n".join(lines) + "\n")
+        files.append(str(f))
+    return files
 
 
 def pairs(a, b, k: int) -> tuple[float, float, float]:
@@ -136,6 +163,21 @@ def main(argv=None) -> int:
 
         a, b, ratio = pairs(batch, singles, k)
         rows.append(("batch export of 12 / 12 single exports", f"{a * 1000:.0f} ms", f"{b * 1000:.0f} ms", ratio))
+
+        scripts = tmp / "scripts"
+        scripts.mkdir()
+        seed_lstm = str(ROOT / "problems" / "lstm_seed.yaml")
+        check_all = NNSOLVE + ["check", seed_lstm, *answer_files(scripts), "--format", "json", "--summary"]
+        run_one = NNSOLVE + ["run", seed_lstm, "--format", "json"]
+
+        def checked():
+            t0 = time.perf_counter()
+            p = subprocess.run(check_all, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if p.returncode not in (0, 1):
+                raise SystemExit(f"bench: nnsolve check failed: {p.stderr.decode()[-500:]}")
+            return time.perf_counter() - t0
+        a, b, ratio = pairs(checked, lambda: timed(run_one)[0], k)
+        rows.append(("check 300 answer files / one run", f"{a * 1000:.0f} ms", f"{b * 1000:.0f} ms", ratio))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -42,6 +42,8 @@ class Tolerance:
         return int(self.amount) if self.form == "decimals" else answer.decimals
 
     def ok(self, given, want, answer: "Answer") -> bool:
+        if self.form is None and isinstance(given, float) and isinstance(want, float):  # the common case
+            return math.isfinite(want) and abs(given - want) <= 10.0 ** -answer.decimals * (1 + 1e-9) + 1e-12
         g, w = np.asarray(given, dtype=float), np.asarray(want, dtype=float)
         if g.shape != w.shape or not np.all(np.isfinite(w)):
             return False
@@ -268,7 +270,10 @@ class Solver:
             data.pop("rounding", None)
             data.pop("remarks", None)
         self.base = Located(data, loc.file, loc.marks)
+        from .core import Problem
+        self.problem = Problem(self.base)
         self._cache: dict = {}
+        self._slips = None
         self.exact = self.solve()
         self.results = self.exact.results
         self.paths = result_paths(self.results)
@@ -277,12 +282,32 @@ class Solver:
             order.setdefault(p, len(order))
         self.order = order
 
-    def solve(self, rounding=None, given=None, data=None, swap=None, prime_of_v=False):
+    def solve(self, rounding=None, given=None, problem=None, swap=None, prime_of_v=False, wanted=None):
         from . import ops
-        from .core import solve_located
-        loc = self.base if data is None else Located(data, self.loc.file, self.loc.marks)
         with ops.slip(swap, prime_of_v):
-            return solve_located(loc, rounding=rounding, given=given)
+            return (problem or self.problem).solve(rounding=rounding, given=given, wanted=wanted, remarks=False,
+                                                   file_rounding=False)
+
+    def slips(self) -> list:
+        """The one-slip variants, each read once (a misread number is a problem of its own)."""
+        if self._slips is None:
+            from .core import Problem
+            self._slips = []
+            for s in slips(self):
+                if s.data is not None:
+                    try:
+                        s.problem = Problem(Located(s.data, self.loc.file, self.loc.marks))
+                    except InputError:
+                        continue  # the slip makes no valid problem (e.g. a negative learning rate)
+                self._slips.append(s)
+        return self._slips
+
+    def step_path(self, path: tuple):
+        """The path of the step that computes path (h[1] for h[1][2]), or None."""
+        for n in range(len(path), 0, -1):
+            if path[:n] in self.order:
+                return path[:n]
+        return None
 
     def rounded(self, k: int):
         key = ("rounding", k)
@@ -357,6 +382,7 @@ class Slip:
     diagnosis: str
     explain: str  # "{path}: …"
     data: object = None  # the modified problem data
+    problem: object = None  # the same, read
     swap: dict | None = None
     prime_of_v: bool = False
 
@@ -501,15 +527,20 @@ def _diagnose(solver: Solver, wrong: list, answers: list, given: dict, tol: Tole
                          f"{a.text}: this is the value of {path_text(prev)}, the step before (a stale value)", n)
             except KeyError:
                 pass
-    for s in slips(solver):
+    steps = {solver.step_path(a.path) for a, _ in wrong}
+    wanted = None if None in steps else steps  # the wrong answers' steps: the solve may stop there
+    for s in solver.slips():
         try:
-            w = solver.solve(given=given, data=s.data, swap=s.swap, prime_of_v=s.prime_of_v)
+            w = solver.solve(given=given, problem=s.problem, swap=s.swap, prime_of_v=s.prime_of_v, wanted=wanted)
         except (InputError, FloatingPointError, ValueError, ZeroDivisionError):
             continue  # the slip makes no valid problem (e.g. a negative learning rate)
-        values = {id(a): _computed(w, a.path) for a in answers}
-        agreement = sum(1 for a in answers if close(a, values[id(a)]))
-        for a, item in wrong:
-            consider(a, item, values[id(a)], s.diagnosis, f"{a.text}: {s.explain}", agreement)
+        hits = [(a, item, v) for a, item in wrong for v in (_computed(w, a.path),) if close(a, v)]
+        if not hits:
+            continue
+        # how many of the student's answers (as far as the solve went) the slip agrees with
+        agreement = sum(1 for a in answers if close(a, _computed(w, a.path)))
+        for a, item, v in hits:
+            consider(a, item, v, s.diagnosis, f"{a.text}: {s.explain}", agreement)
     for a, item in wrong:
         cands = found[id(item)]
         best = min((c[1] for c in cands), default=None)

@@ -9,52 +9,76 @@ from .errors import InputError
 from .loader import Located, load_file, load_text
 from .schema import Reader
 from . import ops
-from .sheet import Sheet, path_text
+from .sheet import Enough, Sheet, path_text
 from .working import Working
 
 MAX_PRECISION = given_.MAX_PRECISION
 MAX_ROUNDING = given_.MAX_ROUNDING
 
 
+class Problem:
+    """A problem file read and checked, ready to be solved (as often as needed: marking
+    solves one problem many times, with different given values or slips)."""
+
+    def __init__(self, loc: Located):
+        if loc.data is None:
+            raise InputError("the file is empty: a problem file needs at least 'kind:'", file=loc.file)
+        if not isinstance(loc.data, dict):
+            raise InputError("expected a mapping of keys (kind: …, …) at the top of the file",
+                             file=loc.file, line=1, column=1)
+        r = Reader(loc)
+        if "kind" not in loc.data or loc.data["kind"] is None:
+            raise InputError("missing key 'kind': expected one of " + ", ".join(kinds.available()),
+                             file=loc.file, line=1, column=1)
+        r.declare(given_.COMMON)
+        self.kind = kind = r.field("kind")
+        r.declare(given_.fields(kind))  # the kind's keys, as its module declares them (GIVEN)
+        self.title = r.field("title")
+        self.precision = r.field("precision", default=None)  # default: 4, or the rounding's decimals
+        self.rounding = r.field("rounding")
+        self.remarks = _read_remarks(r)
+        self.module = kinds.get(kind)
+        self.problem = self.module.read(r, kind)
+        r.finish()
+        self.reader = r
+        self.source = loc.file
+
+    def solve(self, precision: int | None = None, rounding: int | None = None, given: dict | None = None,
+              wanted=None, *, remarks: bool = True, file_rounding: bool = True) -> Working:
+        """The working. ``precision``/``rounding`` override the file's keys (``file_rounding``
+        False: float64 unless ``rounding`` is given); ``given``: {result path: value} put in
+        place of the computed values; ``wanted``: result paths after which the solve may
+        stop (marking needs no more)."""
+        if rounding is None and file_rounding:
+            rounding = self.rounding
+        if precision is None:  # shown as written down: with hand rounding, to its decimals
+            precision = self.precision if self.precision is not None else rounding if rounding is not None else 4
+        working = _solve(self.module, self.problem, self.kind, self.title, precision, self.source, rounding,
+                         given, wanted)
+        if rounding is not None and not wanted:
+            exact = _solve(self.module, self.problem, self.kind, self.title, precision, self.source, None, given)
+            _rounding_section(working, exact.results, rounding)
+        if remarks:
+            _attach_remarks(working, self.remarks, self.reader)
+        return working
+
+
 def solve_located(loc: Located, precision: int | None = None, rounding: int | None = None,
-                  given: dict | None = None) -> Working:
-    """Solve a loaded problem. ``precision``/``rounding`` override the file's keys;
-    ``given``: {result path: value} put in place of the computed values (for checking)."""
-    if loc.data is None:
-        raise InputError("the file is empty: a problem file needs at least 'kind:'", file=loc.file)
-    if not isinstance(loc.data, dict):
-        raise InputError("expected a mapping of keys (kind: …, …) at the top of the file",
-                         file=loc.file, line=1, column=1)
-    r = Reader(loc)
-    if "kind" not in loc.data or loc.data["kind"] is None:
-        raise InputError("missing key 'kind': expected one of " + ", ".join(kinds.available()),
-                         file=loc.file, line=1, column=1)
-    r.declare(given_.COMMON)
-    kind = r.field("kind")
-    r.declare(given_.fields(kind))  # the kind's keys, as its module declares them (GIVEN)
-    title = r.field("title")
-    file_precision = r.field("precision", default=None)  # default: 4, or the rounding's decimals
-    file_rounding = r.field("rounding")
-    rounding = file_rounding if rounding is None else rounding
-    remarks = _read_remarks(r)
-    module = kinds.get(kind)
-    problem = module.read(r, kind)
-    r.finish()
-    if precision is None:  # shown as written down: with hand rounding, to its decimals
-        precision = file_precision if file_precision is not None else rounding if rounding is not None else 4
-    working = _solve(module, problem, kind, title, precision, loc.file, rounding, given)
-    if rounding is not None:
-        exact = _solve(module, problem, kind, title, precision, loc.file, None, given)
-        _rounding_section(working, exact.results, rounding)
-    _attach_remarks(working, remarks, r)
-    return working
+                  given: dict | None = None, wanted=None) -> Working:
+    """Solve a loaded problem (see :meth:`Problem.solve`)."""
+    return Problem(loc).solve(precision, rounding, given, wanted)
 
 
-def _solve(module, problem, kind, title, precision, source, rounding, given) -> Working:
+def _solve(module, problem, kind, title, precision, source, rounding, given, wanted=None) -> Working:
     working = Working(kind=kind, title=title, precision=precision, source=source)
     sheet = Sheet(working, rounding=rounding, given=given)
-    with np.errstate(all="ignore"), ops.rounding(rounding):
-        module.solve(problem, sheet)
+    if wanted:
+        sheet.wanted = {tuple(p) for p in wanted}
+    try:
+        with np.errstate(all="ignore"), ops.rounding(rounding):
+            module.solve(problem, sheet)
+    except Enough:  # every wanted quantity is settled
+        pass
     working.results = sheet.results()
     working.sheet = sheet
     return working

@@ -74,10 +74,15 @@ class Sheet:
         self.rounding = rounding
         self.given = {(parse_path(k) if isinstance(k, str) else tuple(k)): v for k, v in (given or {}).items()}
         self._given_heads = {k[0] for k in self.given}
+        self._under: dict = {}  # every prefix of a given path -> [(the rest of the path, value)]
+        for key, value in self.given.items():
+            for n in range(1, len(key) + 1):
+                self._under.setdefault(key[:n], []).append((key[n:], value))
         self.memory: dict = {}
         self.computed: dict = {}  # path -> value computed before a given value replaced it
         self.order: list[Path] = []  # result paths in the order the working computes them
         self.final = False
+        self.wanted: set | None = None  # stop solving once these paths are settled (marking)
         self.silent = Page(self, None)  # computes and remembers
         self.scratch = Page(self, None, keep=False)  # computes only (a what-if: the updated network)
 
@@ -93,10 +98,11 @@ class Sheet:
                 builder(Page(self, section))
         return Page(self, self.working.section(title, level, detail, builder=build))
 
-    def rules(self, title: str) -> "RulePage":
-        """A section stating formulas without numbers: the same formulas the steps run, given
-        quantities named symbolically (x_t, h_{t−1}), are written as display formulas."""
-        return RulePage(self, self.working.section(title))
+    def rules(self, title: str, write) -> None:
+        """A section stating formulas without numbers: ``write(page)`` runs the same formulas
+        the steps run, with quantities named symbolically (x_t, h_{t−1}), on a rules page,
+        which writes them as display formulas, when a renderer first reads the section."""
+        self.working.section(title, builder=lambda section: write(RulePage(self, section)))
 
     # -- the one place ------------------------------------------------------------------
     def settle(self, path: Path | None, value, scalar: bool = False) -> np.ndarray:
@@ -108,7 +114,7 @@ class Sheet:
             v = ops.round_half_away(v, self.rounding)
         if path is None:
             return v
-        if self.given and path[0] in self._given_heads:
+        if self.given and path in self._under:
             if not self.final:
                 self.computed[path] = v  # what the working computed from the values before it
             v = self._replace(path, v)
@@ -116,18 +122,16 @@ class Sheet:
         return v
 
     def _replace(self, path: Path, v: np.ndarray) -> np.ndarray:
-        n = len(path)
-        for key, new in self.given.items():
-            if key[:n] == path:  # the quantity itself or one of its components
-                rest = tuple(i - 1 for i in key[n:])
-                if not all(isinstance(i, int) for i in rest):
-                    continue
-                if not rest:
-                    v = np.broadcast_to(np.asarray(new, dtype=float), v.shape).copy() if v.shape else \
-                        np.asarray(new, dtype=float).reshape(())
-                elif len(rest) <= v.ndim and all(0 <= i < s for i, s in zip(rest, v.shape)):
-                    v = v.copy()
-                    v[rest] = new
+        for rest, new in self._under.get(path, ()):  # the quantity itself or one of its components
+            rest = tuple(i - 1 for i in rest)
+            if not all(isinstance(i, int) for i in rest):
+                continue
+            if not rest:
+                v = np.broadcast_to(np.asarray(new, dtype=float), v.shape).copy() if v.shape else \
+                    np.asarray(new, dtype=float).reshape(())
+            elif len(rest) <= v.ndim and all(0 <= i < s for i, s in zip(rest, v.shape)):
+                v = v.copy()
+                v[rest] = new
         return v
 
     def remember(self, path: Path, value: Any) -> None:
@@ -139,6 +143,10 @@ class Sheet:
             node = node.setdefault(part, {})
         node[path[-1]] = value
         self.order.append(path)
+        if self.wanted is not None:
+            self.wanted.discard(path)
+            if not self.wanted:
+                raise Enough()
 
     def result(self, path: Path, value, *, exact: bool = False, scalar: bool = False):
         """A result no formula computes (a copy of an earlier value, a count, a flag): numbers
@@ -163,6 +171,11 @@ def _plain(node):
         keys = sorted(node)
         return [_plain(node[k]) for k in keys]
     return {k: _plain(v) for k, v in node.items()}
+
+
+class Enough(Exception):
+    """Raised by the sheet once every wanted path is settled: the rest of the solve is
+    not needed (marking re-solves a problem many times for one or two quantities)."""
 
 
 class Page:

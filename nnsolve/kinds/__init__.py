@@ -7,6 +7,7 @@ The CLI never names a kind; adding one is adding a module and a line here.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 
 KINDS = {
@@ -19,8 +20,17 @@ KINDS = {
 }
 
 
+@functools.lru_cache(maxsize=1)
+def _available() -> tuple:
+    return tuple(available_now())
+
+
 def available() -> list[str]:
     """Kinds whose module is present (a kind being built may not be yet)."""
+    return list(_available())
+
+
+def available_now() -> list[str]:
     out = []
     for name, mod in KINDS.items():
         if importlib.util.find_spec(mod) is not None:

@@ -98,16 +98,17 @@ def solve(p: Problem, sheet) -> None:
     problem_section(sheet, f"A GRU cell ({'Cho' if cho else 'PyTorch'} convention)", p.X, p.gates, LABELS,
                     {"h": p.h0}, None if p.b_hn is None else {"b_{hn}": p.b_hn})
     nums = (p.gates.W, p.gates.U, p.gates.b, p.b_hn)
-    rules = sheet.rules("Equations")
-    cell(rules, "t", nums, p.X[0], p.h0, cho)
-    rules.text(r"The two conventions differ in two places: Cho et al. (and most notes) apply the reset "
-               r"gate before the matrix product, $U_h (r_{t} \odot h_{t-1})$, and give $z_{t}$ the weight "
-               r"of the new candidate; PyTorch's torch.nn.GRU applies it after, "
-               r"$r_{t} \odot (U_h h_{t-1} + b_{hn})$, and gives $z_{t}$ the weight of the old state.", "note")
-
     wide = m >= WIDE_FROM
-    if wide:
-        rules.text(WIDE_NOTE.format(m=m), "note")
+
+    def equations(rules):
+        cell(rules, "t", nums, p.X[0], p.h0, cho)
+        rules.text(r"The two conventions differ in two places: Cho et al. (and most notes) apply the reset "
+                   r"gate before the matrix product, $U_h (r_{t} \odot h_{t-1})$, and give $z_{t}$ the weight "
+                   r"of the new candidate; PyTorch's torch.nn.GRU applies it after, "
+                   r"$r_{t} \odot (U_h h_{t-1} + b_{hn})$, and gives $z_{t}$ the weight of the old state.", "note")
+        if wide:
+            rules.text(WIDE_NOTE.format(m=m), "note")
+    sheet.rules("Equations", equations)
     names = ("z", "r", "h_tilde", "h")
     series = {k: np.empty((T, m)) for k in names}
 

@@ -253,13 +253,15 @@ def solve(p: Problem, sheet) -> None:
     m = p.gates.m
     problem_section(sheet, "An LSTM cell", p.X, p.gates, LABELS, {"h": p.h0, "c": p.c0})
     nums = (p.gates.W, p.gates.U, p.gates.b)
-    rules = sheet.rules("Equations")
-    cell(rules, "t", nums, p.X[0], p.h0, p.c0)
-    rules.text(r"$g_{t}$ is the candidate cell state (written $\hat{c}_{t}$ in some notes); "
-               r"$\odot$ is the element-wise product.", "note")
     wide = m >= WIDE_FROM
-    if wide:
-        rules.text(WIDE_NOTE.format(m=m), "note")
+
+    def equations(rules):
+        cell(rules, "t", nums, p.X[0], p.h0, p.c0)
+        rules.text(r"$g_{t}$ is the candidate cell state (written $\hat{c}_{t}$ in some notes); "
+                   r"$\odot$ is the element-wise product.", "note")
+        if wide:
+            rules.text(WIDE_NOTE.format(m=m), "note")
+    sheet.rules("Equations", equations)
     names = ("f", "i", "g", "o", "c", "h")
     series = {k: np.empty((T, m)) for k in names}
 
