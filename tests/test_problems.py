@@ -16,6 +16,14 @@ REQUIRED = {
     "gru": ["z", "r", "h_tilde", "h"],
     "bptt": ["h", "y_hat", "loss", "grad_U", "grad_W", "grad_b", "grad_V", "grad_c", "dL_dh", "grad_W_by_step"],
     "rnn": ["h", "y_hat"],
+    # building-blocks.md
+    "softmax": ["probabilities", "loss", "grad_logits", "prediction"],
+    "optimizer": ["trajectory", "gradients"],
+    "batchnorm": ["mean", "variance", "x_hat", "y"],
+    "init": ["scale", "variance", "weights"],
+    "attention": ["scores", "weights", "context"],
+    "param_count": ["per_layer", "total"],
+    "iou": ["intersection", "union", "iou"],
 }
 
 
