@@ -43,7 +43,7 @@ class Tolerance:
 
     def ok(self, given, want, answer: "Answer") -> bool:
         if self.form is None and isinstance(given, float) and isinstance(want, float):  # the common case
-            return math.isfinite(want) and abs(given - want) <= 10.0 ** -answer.decimals * (1 + 1e-9) + 1e-12
+            return math.isfinite(want) and abs(given - want) <= _unit(answer.decimals) * (1 + 1e-9) + 1e-12
         g, w = np.asarray(given, dtype=float), np.asarray(want, dtype=float)
         if g.shape != w.shape or not np.all(np.isfinite(w)):
             return False
@@ -56,14 +56,20 @@ class Tolerance:
             mag = np.floor(np.log10(np.where(w == 0, 1.0, np.abs(w))))
             bound = 10.0 ** (mag - int(self.amount) + 1)
         else:  # one unit of the k-th decimal
-            bound = np.full(w.shape, 10.0 ** -self.decimals_of(answer))
+            bound = np.full(w.shape, _unit(self.decimals_of(answer)))
         return bool(np.all(diff <= bound * (1 + 1e-9) + 1e-12))
 
     def text(self) -> str:
         if self.form is None:
             return "one unit of each answer's last decimal"
-        return {"decimals": f"{self.amount:g} decimals", "relative": f"relative {self.amount:g}",
+        return {"decimals": f"{self.amount:g} decimal{'' if self.amount == 1 else 's'}", "relative": f"relative {self.amount:g}",
                 "absolute": f"absolute {self.amount:g}", "sigfigs": f"{self.amount:g} significant figures"}[self.form]
+
+
+def _unit(k: int) -> float:
+    """One unit of the k-th decimal; a whole number must be the right whole number (within
+    one unit, y = 1 would pass for 0: nnsolve holds it to half a unit, its rounding)."""
+    return 10.0 ** -k if k > 0 else 0.5
 
 
 def _decimals(x) -> int:
@@ -369,12 +375,16 @@ def _zeroed(value):
 
 
 def _key_text(path) -> str:
-    from .errors import format_path
-    return format_path(path)
+    """A place in the problem file, with positions counted from 1 as result paths are:
+    weights.W_i[1][2] is row 1, column 2."""
+    out = ""
+    for part in path:
+        out += f"[{part + 1}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out
 
 
 def _fmt(x) -> str:
-    return f"{x:g}"
+    return f"{x:g}".replace("-", "−")
 
 
 @dataclass
@@ -485,9 +495,12 @@ def mark(solver: Solver, answers: list[Answer], tol: Tolerance, problem_name: st
             wrong.append((a, item))
         report.items.append(item)
     if wrong:
-        _diagnose(solver, wrong, answers, given, tol)
+        fine = [a for a, item in zip(answers, report.items) if item.status != "wrong"]
+        _diagnose(solver, wrong, answers, given, tol, fine)
     for a, item in wrong:
-        item.working = _step_working(solver.exact, a.path)
+        item.working = _step_working(solver.exact, a.path) or {
+            "id": a.text, "value": _show(item.expected),
+            "note": "no step of the working computes it: it is a value carried over unchanged"}
     return report
 
 
@@ -498,33 +511,31 @@ def _show(v) -> str:
     return "[" + ", ".join(f"{x:.6g}" for x in a.ravel()) + "]"
 
 
-def _diagnose(solver: Solver, wrong: list, answers: list, given: dict, tol: Tolerance) -> None:
-    """Each wrong answer's likely slip. A slip counts when it reproduces the value; among
-    those, the ones that also agree with most of the student's other answers are the
-    plausible ones (a misread input would have spoiled answers the student got right), and
-    the diagnosis is given when they are all of one kind."""
-    found = {id(item): [] for _, item in wrong}  # (diagnosis, -agreement, distance, explanation)
+def _diagnose(solver: Solver, wrong: list, answers: list, given: dict, tol: Tolerance, fine: list) -> None:
+    """Each wrong answer's likely slip. A slip counts when it reproduces the value and keeps
+    every answer the student got right (``fine``: correct, rounding or follow-through, as far
+    as the solve went): misreading an input would have spoiled the forget gate the student
+    got right. The diagnosis is given when the slips that count are all of one kind."""
+    found = {id(item): [] for _, item in wrong}  # (diagnosis, distance, explanation)
 
     def close(a, value):
         return value is not None and np.shape(value) == np.shape(a.value) and tol.ok(a.value, value, a)
 
-    def consider(a, item, value, diagnosis, explanation, agreement):
+    def consider(a, item, value, diagnosis, explanation):
         if close(a, value):
             dist = float(np.max(np.abs(np.asarray(a.value, float) - np.asarray(value, float))))
-            found[id(item)].append((diagnosis, -agreement, dist, explanation))
+            found[id(item)].append((diagnosis, dist, explanation))
 
-    n = len(answers)
     for a, item in wrong:  # sign, and a value of the step before (no solving needed)
         for base, which in ((item.expected, "the right value"), (item.follow_through_value, "your follow-through value")):
             if base is not None and np.any(np.asarray(base) != 0):
-                consider(a, item, -np.asarray(base), "sign",
-                         f"{a.text}: the sign is wrong ({which} is {_show(base)})", n)
+                consider(a, item, -np.asarray(base), "sign", f"{a.text}: the sign is wrong ({which} is {_show(base)})")
         idx = [i for i, part in enumerate(a.path) if isinstance(part, int)]
         if idx and a.path[idx[0]] > 1:
             prev = a.path[:idx[0]] + (a.path[idx[0]] - 1,) + a.path[idx[0] + 1:]
             try:
                 consider(a, item, resolve(solver.results, prev), "stale",
-                         f"{a.text}: this is the value of {path_text(prev)}, the step before (a stale value)", n)
+                         f"{a.text}: this is the value of {path_text(prev)}, the step before (a stale value)")
             except KeyError:
                 pass
     steps = {solver.step_path(a.path) for a, _ in wrong}
@@ -537,22 +548,25 @@ def _diagnose(solver: Solver, wrong: list, answers: list, given: dict, tol: Tole
         hits = [(a, item, v) for a, item in wrong for v in (_computed(w, a.path),) if close(a, v)]
         if not hits:
             continue
-        # how many of the student's answers (as far as the solve went) the slip agrees with
-        agreement = sum(1 for a in answers if close(a, _computed(w, a.path)))
+        spoils = any(v is not None and not close(a, v) for a in fine for v in (_computed(w, a.path),))
+        if spoils:
+            continue
         for a, item, v in hits:
-            consider(a, item, v, s.diagnosis, f"{a.text}: {s.explain}", agreement)
+            consider(a, item, v, s.diagnosis, f"{a.text}: {s.explain}")
     for a, item in wrong:
         cands = found[id(item)]
-        best = min((c[1] for c in cands), default=None)
-        top = [c for c in cands if c[1] == best]
-        kinds = {c[0] for c in top}
+        kinds = {c[0] for c in cands}
         if len(kinds) == 1:
-            pick = min(top, key=lambda c: c[2])
-            item.diagnosis, item.explanation = pick[0], pick[3]
+            cands.sort(key=lambda c: c[1])
+            item.diagnosis, item.explanation = cands[0][0], cands[0][2]
+            others = [c[2].split(": ", 1)[1] for c in cands[1:4]]
+            if others:
+                item.explanation += ("; other single slips of this kind give the same value: "
+                                     + "; ".join(others) + ("; …" if len(cands) > 4 else ""))
         else:
             item.diagnosis = None
             item.explanation = (f"{a.text}: no single slip explains this value"
-                                + (f" (it fits several: {', '.join(sorted(kinds))})" if kinds else ""))
+                                + (f" (it fits several kinds: {', '.join(sorted(kinds))})" if kinds else ""))
 
 
 def _step_working(working, path: tuple) -> dict | None:

@@ -24,30 +24,34 @@ def _num(v) -> str:
 
 def report_lines(report) -> list[tuple[str, str]]:
     """(style, text) lines of a marked script, shared by the terminal and Markdown."""
+    tol = report.tolerance
     out = [("title", f"{report.answers} — marked against {report.problem}")]
     for item in report.items:
-        given = f"{item.given:.{item.decimals}f}".replace("-", "−") if isinstance(item.given, float) \
-            else _num(item.given)
+        dec = int(tol.amount) if tol.form == "decimals" else item.decimals
+        given = f"{item.given:.{dec}f}".replace("-", "−") if isinstance(item.given, float) else _num(item.given)
         line = f"{MARK[item.status]:>2}  {item.path} = {given}"
         if item.status != "correct":
             line += f"   (right: {_num(item.expected)}"
-            if item.status in ("follow_through", "wrong") and item.follow_through_value is not None \
-                    and item.status == "follow_through":
-                line += f"; from your earlier answers: {_num(item.follow_through_value)}"
+            ftv = item.follow_through_value
+            if ftv is not None and item.status != "rounding" and _num(ftv) != _num(item.expected):
+                line += f"; from your earlier answers: {_num(ftv)}"
             line += ")"
         out.append((item.status, line))
-        if item.explanation and item.status != "follow_through":
-            out.append(("note", "      " + item.explanation.split(": ", 1)[-1]))
-        elif item.status == "follow_through":
-            out.append(("note", "      error carried forward: right from your own earlier answers"))
+        if item.status == "follow_through":
+            out.append(("note", "error carried forward: right from your own earlier answers"))
+        elif item.explanation:
+            out.append(("note", item.explanation.split(": ", 1)[-1]))
     first = next((i for i in report.items if i.status == "wrong"), None)
     if first is not None and first.working:
         wk = first.working
         out.append(("head", f"First wrong step, {first.path}: the right working"))
-        out.append(("math", f"  {wk['lhs']} = {wk['symbolic']}"))
-        for f in wk["substituted"]:
-            out.append(("math", f"  {' ' * len(wk['lhs'])} = {f}"))
-        out.append(("math", f"  {' ' * len(wk['lhs'])} = {wk['value']}"))
+        if wk.get("symbolic"):
+            out.append(("math", f"  {wk['lhs']} = {wk['symbolic']}"))
+            for f in wk["substituted"]:
+                out.append(("math", f"  {' ' * len(wk['lhs'])} = {f}"))
+            out.append(("math", f"  {' ' * len(wk['lhs'])} = {wk['value']}"))
+        else:
+            out.append(("math", f"  {first.path} = {wk['value']}" + (f"  ({wk['note']})" if wk.get("note") else "")))
     s = report.summary
     out.append(("summary", f"{s['correct']} correct, {s['rounding']} right up to rounding, "
                            f"{s['follow_through']} follow-through, {s['wrong']} wrong, of {s['total']} "
@@ -64,9 +68,13 @@ def render_terminal(reports, summary: bool) -> None:
     from rich.table import Table
     from rich.text import Text
     console = Console(highlight=False)
+    from rich.padding import Padding
     for r in reports:
         for style, text in report_lines(r):
-            console.print(Text(text, style=STYLE[style]))
+            if style == "note":  # wrapped lines keep their indent under the answer
+                console.print(Padding(Text(text, style=STYLE[style]), (0, 0, 0, 6)))
+            else:
+                console.print(Text(text, style=STYLE[style]))
         console.print()
     if summary:
         t = Table(title="Summary")
