@@ -144,6 +144,18 @@ class Report:
     def exit_code(self) -> int:
         return 1 if self.summary["wrong"] else 0
 
+    def to_markdown(self) -> str:
+        """The marked script as Markdown (as `nnsolve check --format markdown`)."""
+        from .check_command import render_markdown
+        return render_markdown([self], False)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def __rich_console__(self, console, options):
+        from .check_command import renderables
+        yield from renderables([self], False)
+
     def to_dict(self) -> dict:
         return {"problem": self.problem, "answers": self.answers, "items": [i.to_dict() for i in self.items],
                 "first_wrong": self.first_wrong, "summary": self.summary, "tolerance": self.tolerance.text()}
@@ -600,10 +612,28 @@ def check(problem, answers) -> Report:
 
 def check_with(solver: Solver, answers, problem_name: str) -> Report:
     if isinstance(answers, dict):
-        aloc = Located({"answers": answers} if "answers" not in answers else answers, "<answers>", {})
+        if "answers" not in answers:  # {path: value, …} (and perhaps a tolerance)
+            answers = {"answers": {k: v for k, v in answers.items() if k != "tolerance"},
+                       **({"tolerance": answers["tolerance"]} if "tolerance" in answers else {})}
+        from .api import _plain
+        aloc = Located(_plain(answers), "<answers>", {})
         name = "<answers>"
     else:
         aloc = load_file(str(answers))
         name = str(answers)
     items, tol = read_answers(aloc)
     return mark(solver, items, tol, problem_name, name, aloc)
+
+
+class _CallableModule(type(math)):
+    """``nnsolve.check(problem, answers)`` is the API's marking; ``nnsolve.check`` stays the
+    module (Solver, Report, …)."""
+
+    def __call__(self, problem, answers) -> Report:
+        from .api import check as api_check
+        return api_check(problem, answers)
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallableModule

@@ -63,19 +63,19 @@ STYLE = {"title": "bold", "correct": "green", "rounding": "cyan", "follow_throug
          "note": "dim", "head": "bold", "math": "", "summary": "bold"}
 
 
-def render_terminal(reports, summary: bool) -> None:
-    from rich.console import Console
+def renderables(reports, summary: bool) -> list:
+    """The marked scripts (and the class summary) as rich renderables."""
+    from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text
-    console = Console(highlight=False)
-    from rich.padding import Padding
+    out = []
     for r in reports:
         for style, text in report_lines(r):
             if style == "note":  # wrapped lines keep their indent under the answer
-                console.print(Padding(Text(text, style=STYLE[style]), (0, 0, 0, 6)))
+                out.append(Padding(Text(text, style=STYLE[style]), (0, 0, 0, 6)))
             else:
-                console.print(Text(text, style=STYLE[style]))
-        console.print()
+                out.append(Text(text, style=STYLE[style]))
+        out.append(Text(""))
     if summary:
         t = Table(title="Summary")
         for c in ("answers", "correct", "≈ rounding", "FT", "wrong", "first wrong"):
@@ -84,7 +84,15 @@ def render_terminal(reports, summary: bool) -> None:
             s = r.summary
             t.add_row(r.answers, str(s["correct"]), str(s["rounding"]), str(s["follow_through"]), str(s["wrong"]),
                       r.first_wrong or "—")
-        console.print(t)
+        out.append(t)
+    return out
+
+
+def render_terminal(reports, summary: bool) -> None:
+    from rich.console import Console
+    console = Console(highlight=False)
+    for r in renderables(reports, summary):
+        console.print(r)
 
 
 def render_markdown(reports, summary: bool) -> str:

@@ -164,7 +164,7 @@ class Sheet:
 
 def _plain(node):
     if not isinstance(node, dict):
-        if isinstance(node, np.ndarray):
+        if isinstance(node, (np.ndarray, np.generic)):
             return node.tolist()  # plain numbers and nested lists, as the JSON contract has them
         return node
     if node and all(isinstance(k, int) for k in node):

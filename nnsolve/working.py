@@ -107,3 +107,29 @@ class Working:
         s = Section(title, [], level, detail, builder)
         self.sections.append(s)
         return s
+
+    # -- showing itself (Python API, Jupyter, rich) ---------------------------------------
+    def to_markdown(self, full: bool = False) -> str:
+        """The working as Markdown with $…$ math (as `nnsolve run --format markdown`)."""
+        from .render.markdown import render
+        return render(self, full=full)
+
+    def to_dict(self, full: bool = False) -> dict:
+        """The JSON object of `nnsolve run --format json`, as Python data."""
+        import json
+        return json.loads(self.to_json(full=full))
+
+    def to_json(self, full: bool = False) -> str:
+        """The JSON text of `nnsolve run --format json`: results and the step-by-step working."""
+        from .render.json import render
+        return render(self, full=full)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def __rich_console__(self, console, options):
+        from .render.terminal import renderables
+        yield from renderables(self)
+
+    def __repr__(self) -> str:
+        return f"<Working {self.kind}{' — ' + self.title if self.title else ''}: {len(self.sections)} sections>"

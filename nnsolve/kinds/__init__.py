@@ -17,6 +17,8 @@ KINDS = {
     "gru": "nnsolve.kinds.gru",
     "rnn": "nnsolve.kinds.rnn",
     "bptt": "nnsolve.kinds.rnn",
+    "softmax": "nnsolve.kinds.softmax",
+    "attention": "nnsolve.kinds.attention",
 }
 
 
@@ -40,3 +42,24 @@ def available_now() -> list[str]:
 
 def get(kind: str):
     return importlib.import_module(KINDS[kind])
+
+
+def summaries() -> dict[str, str]:
+    """The problem kinds: {name: one-line summary}."""
+    out = {}
+    for name in available():
+        module = get(name)
+        out[name] = getattr(module, "SUMMARIES", {}).get(name) or module.SUMMARY
+    return out
+
+
+class _CallableModule(type(importlib)):
+    """``nnsolve.kinds()`` is the API's list of kinds; ``nnsolve.kinds`` stays the registry."""
+
+    def __call__(self) -> dict[str, str]:
+        return summaries()
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallableModule
