@@ -28,6 +28,7 @@ from .loader import Located, load_file
 from .sheet import parse_path, path_text
 
 STATUSES = ("correct", "rounding", "follow_through", "wrong")
+MAX_DECIMALS = 15  # of a tolerance; hand rounding (the rounding status) goes to 12 at most
 MAX_ANSWERS = 10_000
 
 
@@ -190,7 +191,7 @@ def read_answers(loc: Located) -> tuple[list[Answer], Tolerance]:
     data = loc.data
     if data is None:
         raise InputError("the answers file is empty: it needs 'answers:' with result paths and values",
-                         file=loc.file)
+                         file=loc.file, line=1, column=1)
     if not isinstance(data, dict):
         raise InputError("expected a mapping with 'answers:' (and optionally 'tolerance:') at the top",
                          file=loc.file, line=1, column=1)
@@ -224,10 +225,13 @@ def read_answers(loc: Located) -> tuple[list[Answer], Tolerance]:
                                             "{sigfigs: n}")
         form, amount = next(iter(t.items()))
         from .loader import is_number
-        if isinstance(amount, bool) or not is_number(amount) or not amount > 0 and form != "decimals" \
-                or amount < 0 or (form in ("decimals", "sigfigs") and float(amount) != int(amount)):
+        if isinstance(amount, bool) or not is_number(amount) or not math.isfinite(amount) \
+                or not amount > 0 and form != "decimals" or amount < 0 \
+                or (form in ("decimals", "sigfigs") and (float(amount) != int(amount) or amount > MAX_DECIMALS)):
             raise loc.error(("tolerance", form), f"expected a {'whole ' if form in ('decimals', 'sigfigs') else ''}"
-                                                 f"number {'≥ 0' if form == 'decimals' else '> 0'}, got {amount!r}")
+                                                 f"number {'≥ 0' if form == 'decimals' else '> 0'}"
+                                                 + (f" and ≤ {MAX_DECIMALS}" if form in ('decimals', 'sigfigs') else "")
+                                                 + f", got {amount!r}")
         tol = Tolerance(form, float(amount))
     return answers, tol
 
@@ -492,9 +496,11 @@ def mark(solver: Solver, answers: list[Answer], tol: Tolerance, problem_name: st
         expected = resolve(solver.results, a.path)
         item = Item(a.text, a.given, expected, "wrong", order=n, decimals=a.decimals)
         ftv = _computed(ft, a.path)
+        if ftv is not None and np.array_equal(np.asarray(ftv, float), np.asarray(expected, float)):
+            ftv = None  # nothing the student gave before changed it: no follow-through value
         if tol.ok(a.value, expected, a):
             item.status = "correct"
-        elif tol.ok(a.value, resolve(solver.rounded(tol.decimals_of(a)), a.path), a):
+        elif tol.decimals_of(a) <= 12 and tol.ok(a.value, resolve(solver.rounded(tol.decimals_of(a)), a.path), a):
             item.status = "rounding"
             item.explanation = (f"{a.text}: right for a hand calculation rounding every step to "
                                 f"{tol.decimals_of(a)} decimals (the exact value is {_show(expected)})")
@@ -525,24 +531,29 @@ def _show(v) -> str:
 
 def _diagnose(solver: Solver, wrong: list, answers: list, given: dict, tol: Tolerance, fine: list) -> None:
     """Each wrong answer's likely slip. A slip counts when it reproduces the value and keeps
-    every answer the student got right (``fine``: correct, rounding or follow-through, as far
-    as the solve went): misreading an input would have spoiled the forget gate the student
-    got right. The diagnosis is given when the slips that count are all of one kind."""
+    the answers the student got right at the same step (``fine``: correct, rounding or
+    follow-through): misreading an input would have spoiled the forget gate the student got
+    right. The diagnosis is given when the slips that count are all of one kind, or else when
+    those that also keep every right answer at every step are."""
     found = {id(item): [] for _, item in wrong}  # (diagnosis, distance, explanation)
 
     def close(a, value):
         return value is not None and np.shape(value) == np.shape(a.value) and tol.ok(a.value, value, a)
 
-    def consider(a, item, value, diagnosis, explanation):
+    def consider(a, item, value, diagnosis, explanation, everywhere=True):
         if close(a, value):
             dist = float(np.max(np.abs(np.asarray(a.value, float) - np.asarray(value, float))))
-            found[id(item)].append((diagnosis, dist, explanation))
+            found[id(item)].append((diagnosis, dist, explanation, everywhere))
 
     for a, item in wrong:  # sign, and a value of the step before (no solving needed)
         for base, which in ((item.expected, "the right value"), (item.follow_through_value, "your follow-through value")):
             if base is not None and np.any(np.asarray(base) != 0):
                 consider(a, item, -np.asarray(base), "sign", f"{a.text}: the sign is wrong ({which} is {_show(base)})")
         idx = [i for i, part in enumerate(a.path) if isinstance(part, int)]
+        start = _given_start(solver.base.data, a.path)
+        if idx and a.path[idx[0]] == 1 and start is not None:
+            consider(a, item, start, "stale", f"{a.text}: this is the starting value given in the problem "
+                                              f"(the value before the step)")
         if idx and a.path[idx[0]] > 1:
             prev = a.path[:idx[0]] + (a.path[idx[0]] - 1,) + a.path[idx[0] + 1:]
             try:
@@ -560,14 +571,21 @@ def _diagnose(solver: Solver, wrong: list, answers: list, given: dict, tol: Tole
         hits = [(a, item, v) for a, item in wrong for v in (_computed(w, a.path),) if close(a, v)]
         if not hits:
             continue
-        spoils = any(v is not None and not close(a, v) for a in fine for v in (_computed(w, a.path),))
-        if spoils:
-            continue
+        kept = {id(b): close(b, u) for b in fine for u in (_computed(w, b.path),) if u is not None}
         for a, item, v in hits:
-            consider(a, item, v, s.diagnosis, f"{a.text}: {s.explain}")
+            # a slip may be made at one step only: it must keep the answers the student got
+            # right at the same step (a misread input would have spoiled the forget gate too)
+            here = _step_index(a.path)
+            if not all(ok for b in fine if _step_index(b.path) == here for ok in (kept.get(id(b), True),)):
+                continue
+            consider(a, item, v, s.diagnosis, f"{a.text}: {s.explain}", all(kept.values()))
     for a, item in wrong:
         cands = found[id(item)]
         kinds = {c[0] for c in cands}
+        if len(kinds) > 1:  # prefer the slips that keep every right answer, at every step
+            everywhere = [c for c in cands if c[3]]
+            if len({c[0] for c in everywhere}) == 1:
+                cands, kinds = everywhere, {everywhere[0][0]}
         if len(kinds) == 1:
             cands.sort(key=lambda c: c[1])
             item.diagnosis, item.explanation = cands[0][0], cands[0][2]
@@ -579,6 +597,28 @@ def _diagnose(solver: Solver, wrong: list, answers: list, given: dict, tol: Tole
             item.diagnosis = None
             item.explanation = (f"{a.text}: no single slip explains this value"
                                 + (f" (it fits several kinds: {', '.join(sorted(kinds))})" if kinds else ""))
+
+
+def _step_index(path: tuple):
+    """The step (time step, presentation, layer) a result path belongs to: its first index."""
+    return next((p for p in path if isinstance(p, int)), None)
+
+
+def _given_start(data, path: tuple):
+    """The starting value the problem gives for the quantity at path[1] (the initial
+    weights for history[1].weights, h₀ for h[1]), or None."""
+    name = next((p for p in reversed(path) if isinstance(p, str)), None)
+    if not isinstance(data, dict) or name is None:
+        return None
+    for node in (data, data.get("initial"), data.get("weights")):
+        if isinstance(node, dict) and name in node and name != path[0] or \
+                (isinstance(node, dict) and name in node and len(path) > 1 and isinstance(path[1], int)
+                 and node is data.get("initial")):
+            try:
+                return np.asarray(node[name], dtype=float)
+            except (TypeError, ValueError):
+                return None
+    return None
 
 
 def _step_working(working, path: tuple) -> dict | None:

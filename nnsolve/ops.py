@@ -49,12 +49,13 @@ def round_half_away(x, decimals: int):
     decimal number the float64 prints as (15 significant digits, so 2.675 is 2.675 and
     rounds to 2.68) is rounded, not its binary approximation."""
     q = decimal.Decimal(1).scaleb(-decimals)
+    context = decimal.Context(prec=400)  # quantize needs every digit up to the last decimal
 
     def one(v: float) -> float:
         v = float(v)
         if not np.isfinite(v):
             return v
-        d = decimal.Decimal(f"{v:.15g}").quantize(q, rounding=decimal.ROUND_HALF_UP)
+        d = decimal.Decimal(f"{v:.15g}").quantize(q, rounding=decimal.ROUND_HALF_UP, context=context)
         return float(d) + 0.0  # + 0.0: no negative zero
     a = np.asarray(x, dtype=float)
     if a.ndim == 0:
@@ -131,6 +132,8 @@ def prime(activation, v, y):
     y = f(v) where the classic identity exists)."""
     from .nn import activation as lookup
     act = lookup(activation) if isinstance(activation, str) else activation
+    if _SWAP:  # a swapped activation brings its own derivative
+        act = _SWAP.get(act.name, act)
     return act.prime(v, v if _PRIME_OF_V[0] else y)
 
 
