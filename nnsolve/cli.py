@@ -67,7 +67,10 @@ def cli():
               help="Hand rounding: round every number written down to N decimals before it is used "
                    "(overrides the file's 'rounding').")
 @click.option("--full", is_flag=True, help="Show every time step and table row of a long problem.")
-def run(file, fmt, precision, rounding, full):
+@click.option("--plots", "plots_dir", metavar="DIR", default=None,
+              help="Also write the problem's pictures as SVG files into DIR (needs matplotlib: "
+                   "pip install 'nnsolve[plots]').")
+def run(file, fmt, precision, rounding, full, plots_dir):
     """Solve the problem in FILE and show the complete working.
 
     \b
@@ -77,10 +80,22 @@ def run(file, fmt, precision, rounding, full):
       nnsolve run problems/perceptron_seed.yaml --precision 6
       nnsolve run problems/mlp_softmax.yaml --format markdown > mlp.md
       nnsolve run problems/lstm_seed.yaml --rounding 3   # as a hand calculation to 3 d.p.
+      nnsolve run problems/mlp_published_222.yaml --plots pictures/
     """
-    from .core import solve_file
-
-    working = solve_file(file, precision, rounding)
+    if plots_dir is None:
+        from .core import solve_file
+        working = solve_file(file, precision, rounding)
+    else:
+        from . import plots
+        from .core import Problem
+        from .loader import load_file
+        plots._matplotlib()  # says how to get it before any work
+        problem = Problem(load_file(file))
+        working = problem.solve(precision, rounding)
+        written = plots.write(problem, working, plots_dir)
+        click.echo(("wrote " + ", ".join(written)) if written else
+                   f"no pictures for this problem (kinds with pictures: "
+                   f"{', '.join(sorted(plots.PICTURES))})", err=True)
     emit(working, fmt, full)
 
 

@@ -1,0 +1,231 @@
+"""Pictures where people would rather look than read (the optional extra ``nnsolve[plots]``).
+
+``nnsolve run FILE --plots DIR`` writes SVG files; :func:`pictures` makes them for a solved
+problem. Each picture is a function of the solved problem registered under its kind in
+``PICTURES``; it reads the results and the working (never solves again) and carries the
+numbers it shows as SVG text (``svg.fonttype = none``), so a reader (and a test) finds
+the edge weights in the network diagram. matplotlib is imported here only, on this path.
+"""
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+
+from .errors import InputError
+
+PICTURES: dict = {}  # kind -> [function(problem, working) -> (name, figure) or None]
+
+
+def picture(*kinds):
+    def register(fn):
+        for k in kinds:
+            PICTURES.setdefault(k, []).append(fn)
+        return fn
+    return register
+
+
+def _matplotlib():
+    try:
+        import matplotlib
+    except ImportError:
+        raise InputError("pictures need matplotlib: pip install 'nnsolve[plots]' (or pip install matplotlib)",
+                         file="--plots") from None
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: the numbers can be read and found
+    matplotlib.rcParams["svg.hashsalt"] = "nnsolve"  # the same file every time
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def pictures(problem, working) -> list[tuple[str, str]]:
+    """(file name, SVG text) of every picture of this problem's kind."""
+    plt = _matplotlib()
+    out = []
+    for fn in PICTURES.get(problem.kind, []):
+        made = fn(problem, working, plt)
+        if made is None:
+            continue
+        name, fig = made
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+        plt.close(fig)
+        out.append((name, buf.getvalue()))
+    return out
+
+
+def _num(x: float, precision: int) -> str:
+    text = f"{x:.{precision}f}".rstrip("0").rstrip(".") if precision else f"{x:.0f}"
+    return "0" if text in ("-0", "") else text.replace("-", "−")
+
+
+def _sub(n) -> str:
+    return "".join("₀₁₂₃₄₅₆₇₈₉"[int(c)] for c in str(n))
+
+
+def _steps(working, lhs_prefix: str):
+    from .working import Step
+    for s in working.sections:
+        for b in s.blocks:
+            if isinstance(b, Step) and b.lhs.startswith(lhs_prefix):
+                yield b
+
+
+# -- mlp: the network with its weights on the edges ---------------------------------------
+
+@picture("mlp")
+def mlp_network(problem, working, plt):
+    p = problem.problem
+    if not hasattr(p, "layers") or not hasattr(p, "x"):
+        return None
+    sizes = [len(p.x)] + [L.W.shape[0] for L in p.layers]
+    if max(sizes) > 12 or len(sizes) > 8:
+        return None  # too many to draw legibly
+    prec = min(working.precision, 4)
+    values = [np.asarray(p.x, float)]
+    from .notation import layer
+    for l in range(1, len(p.layers) + 1):
+        step = next(iter(_steps(working, layer("y", l))), None)
+        values.append(np.asarray(step.value, float) if step is not None else None)
+    width = 2.6 * (len(sizes) - 1) + 1.5
+    fig, ax = plt.subplots(figsize=(max(5.0, width), 1.1 * max(sizes) + 1.2))
+    ax.set_axis_off()
+    pos = {}
+    for l, n in enumerate(sizes):
+        for j in range(n):
+            pos[l, j] = (2.6 * l, (n - 1) / 2 - j)
+    for l, L in enumerate(p.layers, start=1):
+        for j in range(L.W.shape[0]):
+            for i in range(L.W.shape[1]):
+                (x0, y0), (x1, y1) = pos[l - 1, i], pos[l, j]
+                ax.plot([x0, x1], [y0, y1], color="0.6", lw=1, zorder=1)
+                t = 0.3 if i == j else 0.74  # a crossing edge is labelled near its target, apart
+                ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), _num(L.W[j, i], prec), fontsize=8,
+                        ha="center", va="center", zorder=3,
+                        bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
+    for (l, j), (x, y) in pos.items():
+        ax.add_patch(plt.Circle((x, y), 0.32, fc="#dbe9f6" if l else "#f2f2f2", ec="0.2", zorder=2))
+        sub = "".join("₀₁₂₃₄₅₆₇₈₉"[int(c)] for c in str(j + 1))
+        sup = "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(c)] for c in str(l))
+        name = f"x{sub}" if l == 0 else f"y{sub}⁽{sup}⁾"
+        v = values[l][j] if values[l] is not None else None
+        ax.text(x, y + 0.07, name, ha="center", va="center", fontsize=8, zorder=4)
+        if v is not None:
+            ax.text(x, y - 0.13, _num(v, prec), ha="center", va="center", fontsize=8, zorder=4)
+        if l > 0:
+            b = p.layers[l - 1].b[j]
+            ax.text(x, y - 0.48, f"b = {_num(b, prec)}", ha="center", va="top", fontsize=7, color="0.3")
+    for l in range(len(sizes)):
+        ax.text(2.6 * l, (max(sizes) - 1) / 2 + 0.75, "input" if l == 0 else
+                ("output" if l == len(sizes) - 1 else f"hidden {l}") + f" ({p.layers[l - 1].activation})",
+                ha="center", fontsize=9, weight="bold")
+    ax.set_xlim(-0.7, 2.6 * (len(sizes) - 1) + 0.7)
+    ax.set_ylim(-(max(sizes) - 1) / 2 - 0.9, (max(sizes) - 1) / 2 + 1.0)
+    ax.set_aspect("equal")
+    ax.set_title("The network: weights on the edges, outputs in the nodes (before the update)", fontsize=9)
+    return "network.svg", fig
+
+
+# -- perceptron: the decision line after each epoch -----------------------------------------
+
+def _line(w, b) -> str:
+    """w₁ x₁ + w₂ x₂ + b = 0, with its signs as a hand writes them."""
+    out = f"{_num(w[0], 2)} x₁"
+    for c, name in ((w[1], " x₂"), (b, "")):
+        out += (" − " if c < 0 else " + ") + _num(abs(c), 2) + name
+    return out + " = 0"
+
+
+@picture("perceptron")
+def perceptron_lines(problem, working, plt):
+    p = problem.problem
+    X, d = np.asarray(p.X, float), np.asarray(p.d, float)
+    if X.shape[1] != 2:
+        return None
+    history = working.results["history"]
+    epochs = working.results["epochs"]
+    ends = {}
+    for h in history:
+        ends[h["epoch"]] = (np.asarray(h["weights"], float), float(h["bias"]))
+    fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    pos = d == d.max()
+    ax.scatter(X[pos, 0], X[pos, 1], marker="o", s=60, c="#1f77b4", label=f"d = {_num(d.max(), 2)}", zorder=3)
+    ax.scatter(X[~pos, 0], X[~pos, 1], marker="s", s=60, c="#d62728", label=f"d = {_num(d.min(), 2)}", zorder=3)
+    for k, (x, y) in enumerate(X, start=1):
+        ax.annotate(f"{k}", (x, y), textcoords="offset points", xytext=(6, 6), fontsize=8)
+    lo, hi = X.min(axis=0) - 1, X.max(axis=0) + 1
+    shown = sorted(ends)
+    if len(shown) > 8:  # the first epochs and the last
+        shown = shown[:4] + shown[-4:]
+    cmap = plt.get_cmap("viridis")
+    for n, e in enumerate(shown):
+        w, b = ends[e]
+        color = cmap(n / max(1, len(shown) - 1))
+        label = f"epoch {e}: {_line(w, b)}"
+        if abs(w[1]) > 1e-12:
+            xs = np.array([lo[0], hi[0]])
+            ax.plot(xs, -(w[0] * xs + b) / w[1], color=color, lw=1.5, label=label)
+        elif abs(w[0]) > 1e-12:
+            ax.axvline(-b / w[0], color=color, lw=1.5, label=label)
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_xlabel("x₁")
+    ax.set_ylabel("x₂")
+    ok = working.results["converged"]
+    ax.set_title(f"Decision line w·x + b = 0 after each epoch ({'converged' if ok else 'not converged'} "
+                 f"after {epochs} epochs)", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+    ax.grid(alpha=0.3)
+    return "decision_lines.svg", fig
+
+
+# -- bptt: the vanishing (or exploding) gradient ---------------------------------------------
+
+@picture("bptt", "rnn")
+def bptt_jacobians(problem, working, plt):
+    r = working.results
+    if "jacobian_log10_norms" not in r:
+        return None
+    logs = np.asarray(r["jacobian_log10_norms"], float)
+    T = len(logs)
+    t = np.arange(1, T + 1)
+    finite = np.isfinite(logs)
+    fig, ax = plt.subplots(figsize=(5.4, 3.4))
+    in_range = finite.all() and np.all(np.abs(logs) < 300)
+    if in_range:  # the norms themselves on a logarithmic axis
+        norms = 10.0 ** logs
+        ax.semilogy(t, norms, marker="o", color="#1f77b4")
+        ax.set_ylabel(f"‖∂h{_sub(T)}/∂hₜ‖₂ (log scale)")
+    else:  # beyond float64: their logarithms
+        norms = logs
+        ax.plot(t[finite], logs[finite], marker="o", color="#1f77b4")
+        ax.set_ylabel(f"log₁₀ ‖∂h{_sub(T)}/∂hₜ‖₂")
+    for ti, v, lg in zip(t[finite], np.asarray(norms)[finite], logs[finite]):
+        if T <= 12:
+            ax.annotate(f"{10 ** lg:.3g}".replace("-", "−"), (ti, v), textcoords="offset points", xytext=(0, 7),
+                        ha="center", fontsize=7)
+    ax.set_xlabel("t")
+    ax.set_xticks(t if T <= 20 else None)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"How much of a change of hₜ reaches h{_sub(T)} (T = {T})", fontsize=9)
+    return "jacobian_norms.svg", fig
+
+
+def write(problem, working, folder: str) -> list[str]:
+    """Write the pictures into folder (made if missing); returns the paths written."""
+    import os
+    made = pictures(problem, working)
+    if not made:
+        return []
+    os.makedirs(folder, exist_ok=True)
+    out = []
+    for name, svg in made:
+        path = os.path.join(folder, name)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(svg)
+        out.append(path)
+    return out
+
+
+__all__ = ["PICTURES", "picture", "pictures", "write", "math"]
