@@ -212,6 +212,45 @@ def bptt_jacobians(problem, working, plt):
     return "jacobian_norms.svg", fig
 
 
+# -- optimizer: the path over the contours of its function ---------------------------------
+
+@picture("optimizer")
+def optimizer_path(problem, working, plt):
+    p = problem.problem
+    traj = np.asarray(working.results["trajectory"], float)
+    if traj.ndim != 2 or traj.shape[1] != 2 or getattr(p, "f", None) is None:
+        return None
+    from .kinds.optimizer import Env
+    lo, hi = traj.min(axis=0), traj.max(axis=0)
+    span = np.maximum(hi - lo, 1.0)
+    xs = np.linspace(lo[0] - 0.3 * span[0], hi[0] + 0.3 * span[0], 160)
+    ys = np.linspace(lo[1] - 0.3 * span[1], hi[1] + 0.3 * span[1], 160)
+    X, Y = np.meshgrid(xs, ys)
+    with np.errstate(all="ignore"):
+        try:
+            Z = np.asarray(p.f(Env(None, [X, Y], p.texs)), dtype=float) * np.ones_like(X)
+        except Exception:  # a part valued by SymPy: one point at a time
+            Z = np.array([[float(p.f(Env(None, [np.asarray(a), np.asarray(b)], p.texs))) for a, b in zip(ra, rb)]
+                          for ra, rb in zip(X, Y)])
+    fig, ax = plt.subplots(figsize=(5.4, 4.4))
+    finite = Z[np.isfinite(Z)]
+    if finite.size:
+        levels = np.unique(np.quantile(finite, np.linspace(0.02, 0.98, 14)))
+        if len(levels) > 1:
+            cs = ax.contour(X, Y, Z, levels=levels, colors="0.55", linewidths=0.8)
+            ax.clabel(cs, fontsize=6, fmt=lambda v: f"{v:.3g}")
+    ax.plot(traj[:, 0], traj[:, 1], marker="o", color="#d62728", lw=1.5, ms=4, zorder=3)
+    for t, (a, b) in enumerate(traj):
+        if len(traj) <= 12 or t in (0, len(traj) - 1):
+            ax.annotate(f"t = {t}: ({_num(a, 3)}, {_num(b, 3)})", (a, b),
+                        textcoords="offset points", xytext=(6, 4), fontsize=7)
+    names = getattr(p, "names", ["w1", "w2"])
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    ax.set_title(f"{p.method}: {len(traj) - 1} steps over the contours of f", fontsize=9)
+    return "trajectory.svg", fig
+
+
 def write(problem, working, folder: str) -> list[str]:
     """Write the pictures into folder (made if missing); returns the paths written."""
     import os

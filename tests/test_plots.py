@@ -77,3 +77,11 @@ def test_without_matplotlib_plots_says_how_to_get_it(tmp_path):
                        capture_output=True, text=True)
     assert p.returncode == 2 and "pip install 'nnsolve[plots]'" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and not (tmp_path / "p").exists()
+
+
+def test_optimizer_path_over_the_contours(run_cli, tmp_path):
+    text = svg_texts(run_plots(run_cli, tmp_path, "optimizer_momentum") / "trajectory.svg")
+    # the notes' momentum on f = (w1 − 3)² + 10 (w2 + 1)², η = 0.05, α = 0.9, by hand:
+    # Δw(1) = η g(0) = 0.05 · [−6, 20] → w(1) = [0.3, −1]; g(1) = [−5.4, 0],
+    # Δw(2) = 0.9 · [−0.3, 1] + 0.05 · [−5.4, 0] = [−0.54, 0.9] → w(2) = [0.84, −1.9]
+    assert "t = 1: (0.3, −1)" in text and "t = 2: (0.84, −1.9)" in text
