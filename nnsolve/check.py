@@ -332,9 +332,14 @@ class Solver:
         return None
 
     def rounded(self, k: int):
+        """The results of the problem worked by hand to k decimals (None where that working
+        breaks down, e.g. a variance rounded to 0 under a square root)."""
         key = ("rounding", k)
         if key not in self._cache:
-            self._cache[key] = self.solve(rounding=k).results
+            try:
+                self._cache[key] = self.solve(rounding=k).results
+            except (InputError, ArithmeticError, ValueError):
+                self._cache[key] = None
         return self._cache[key]
 
     def position(self, path: tuple) -> int:
@@ -500,7 +505,8 @@ def mark(solver: Solver, answers: list[Answer], tol: Tolerance, problem_name: st
             ftv = None  # nothing the student gave before changed it: no follow-through value
         if tol.ok(a.value, expected, a):
             item.status = "correct"
-        elif tol.decimals_of(a) <= 12 and tol.ok(a.value, resolve(solver.rounded(tol.decimals_of(a)), a.path), a):
+        elif tol.decimals_of(a) <= 12 and solver.rounded(tol.decimals_of(a)) is not None \
+                and tol.ok(a.value, resolve(solver.rounded(tol.decimals_of(a)), a.path), a):
             item.status = "rounding"
             item.explanation = (f"{a.text}: right for a hand calculation rounding every step to "
                                 f"{tol.decimals_of(a)} decimals (the exact value is {_show(expected)})")
