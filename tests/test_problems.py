@@ -16,6 +16,14 @@ REQUIRED = {
     "gru": ["z", "r", "h_tilde", "h"],
     "bptt": ["h", "y_hat", "loss", "grad_U", "grad_W", "grad_b", "grad_V", "grad_c", "dL_dh", "grad_W_by_step"],
     "rnn": ["h", "y_hat"],
+    # classical.md: the single-neuron kinds
+    "neuron": ["v", "y"],
+    "activation": ["values", "derivatives"],
+    "delta_rule": ["weights", "bias", "history", "epoch_error"],
+    "hebbian": ["weights", "history", "outputs"],
+    "competitive": ["weights", "history", "clusters"],
+    "nearest_neighbour": ["distances", "neighbours", "prediction"],
+    "graph": ["value", "gradients", "nodes"],
     # building-blocks.md
     "softmax": ["probabilities", "loss", "grad_logits", "prediction"],
     "optimizer": ["trajectory", "gradients"],
