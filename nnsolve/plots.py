@@ -251,6 +251,31 @@ def optimizer_path(problem, working, plt):
     return "trajectory.svg", fig
 
 
+# -- training: the loss per epoch -------------------------------------------------------
+
+@picture("delta_rule", "mlp")
+def loss_per_epoch(problem, working, plt):
+    r = working.results
+    series = r.get("epoch_error", r.get("epoch_loss"))
+    if not isinstance(series, list) or len(series) < 2:
+        return None
+    name = "ΣE over the epoch's samples" if "epoch_error" in r else "mean loss over the epoch's samples"
+    e = np.arange(1, len(series) + 1)
+    fig, ax = plt.subplots(figsize=(5.4, 3.4))
+    ax.plot(e, series, marker="o", color="#2ca02c")
+    for x, y in zip(e, series):
+        if len(series) <= 15:
+            ax.annotate(f"{y:.4g}".replace("-", "−"), (x, y), textcoords="offset points", xytext=(0, 7),
+                        ha="center", fontsize=7)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(name)
+    if len(series) <= 20:
+        ax.set_xticks(e)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"Training: {name} per epoch", fontsize=9)
+    return "loss_per_epoch.svg", fig
+
+
 def write(problem, working, folder: str) -> list[str]:
     """Write the pictures into folder (made if missing); returns the paths written."""
     import os

@@ -85,3 +85,14 @@ def test_optimizer_path_over_the_contours(run_cli, tmp_path):
     # Δw(1) = η g(0) = 0.05 · [−6, 20] → w(1) = [0.3, −1]; g(1) = [−5.4, 0],
     # Δw(2) = 0.9 · [−0.3, 1] + 0.05 · [−5.4, 0] = [−0.54, 0.9] → w(2) = [0.84, −1.9]
     assert "t = 1: (0.3, −1)" in text and "t = 2: (0.84, −1.9)" in text
+
+
+def test_delta_rule_loss_per_epoch(run_cli, tmp_path):
+    import json
+    code, out, _ = run_cli("run", str(ROOT / "problems" / "delta_rule_widrow_hoff_published.yaml"), "-f", "json")
+    errors = json.loads(out)["results"]["epoch_error"]
+    if len(errors) < 2:
+        pytest.skip("one epoch only")
+    text = svg_texts(run_plots(run_cli, tmp_path, "delta_rule_widrow_hoff_published") / "loss_per_epoch.svg")
+    for v in errors:
+        assert f"{v:.4g}".replace("-", "−") in text
