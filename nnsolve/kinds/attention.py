@@ -311,7 +311,7 @@ def solve(p: Problem, sheet) -> None:
         if p.type == "additive":
             page.text(f"The working computes the score in parts: the query's projection ${q} = W_{{a}} {s.tex}$, each "
                       f"key's projection $k_{{j}} = U_{{a}} h_{{j}}${once}, the hidden layer "
-                      f"${t} = \\tanh({q} + k_{{j}})$ and the score $e_{{{ij}}} = v_{{a}}^{{\\top}} {t}$.", "note")
+                      f"${t} = {nn.activation('tanh').tex}({q} + k_{{j}})$ and the score $e_{{{ij}}} = v_{{a}}^{{\\top}} {t}$.", "note")
         elif p.type == "general":
             page.text(f"The working computes each key's projection $k_{{j}} = W_{{a}} h_{{j}}${once} "
                       f"and the score $e_{{{ij}}} = {s.tex}^{{\\top}} k_{{j}}$.", "note")
