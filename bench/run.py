@@ -13,6 +13,8 @@ Measures (each a ratio against a reference run in the same loop):
   check 300 answer files / run   nnsolve check lstm_seed 300 files    vs  nnsolve run lstm_seed (a class's
                                  scripts: every answer of the two time steps to 3 d.p., a third of
                                  them with one wrong value that no slip explains, so every slip is tried)
+  vary 1,000 variants / run      nnsolve vary lstm_seed --count 1000 -o DIR/ (problem files, Markdown
+                                 keys, index)  vs  nnsolve run lstm_seed
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ BUDGETS = {
     "batch export of 12 / 12 single exports": 0.35,
     "peak memory: small run / import floor": 1.5,
     "check 300 answer files / one run": 10.0,
+    "vary: 1,000 variants with keys / one run": 25.0,
 }
 
 
@@ -178,6 +181,13 @@ def main(argv=None) -> int:
             return time.perf_counter() - t0
         a, b, ratio = pairs(checked, lambda: timed(run_one)[0], k)
         rows.append(("check 300 answer files / one run", f"{a * 1000:.0f} ms", f"{b * 1000:.0f} ms", ratio))
+
+        def varied():
+            out = tmp / "variants"
+            shutil.rmtree(out, ignore_errors=True)
+            return timed(NNSOLVE + ["vary", seed_lstm, "--count", "1000", "--seed", "7", "-o", str(out) + "/"])[0]
+        a, b, ratio = pairs(varied, lambda: timed(run_one)[0], k)
+        rows.append(("vary: 1,000 variants with keys / one run", f"{a * 1000:.0f} ms", f"{b * 1000:.0f} ms", ratio))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -17,16 +17,52 @@ def fail(err: InputError) -> None:
     sys.exit(2)
 
 
+def _stdout_gone() -> None:
+    """Standard output failed (the reader closed the pipe, the disk is full): point it at
+    /dev/null, so that Python's own flush at exit does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _flush_stdout() -> None:
+    """Write out what is buffered while the error handler can still report a failure."""
+    try:
+        sys.stdout.flush()
+    except ValueError:  # closed
+        pass
+
+
 class NnsolveGroup(click.Group):
     def invoke(self, ctx):
+        import errno
         try:
-            return super().invoke(ctx)
+            rv = super().invoke(ctx)
+            _flush_stdout()
+            return rv
         except InputError as err:
             fail(err)
-        except (KeyboardInterrupt, BrokenPipeError):
+        except BrokenPipeError:  # `nnsolve new lstm | head -1`: the reader has what it wanted
+            _stdout_gone()
+            sys.exit(0)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
             sys.exit(130)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
+        except OSError as exc:  # writing the output failed (a full disk), or the system refused
+            if exc.errno == errno.EPIPE:
+                _stdout_gone()
+                sys.exit(0)
+            if exc.filename is None:
+                _stdout_gone()
+                click.echo(f"error: cannot write the output: {exc.strerror or exc}", err=True)
+            else:
+                click.echo(f"error: {exc.filename}: {exc.strerror or exc}", err=True)
+            sys.exit(1)
         except RecursionError:
             click.echo("error: the input is nested too deeply to work with", err=True)
             sys.exit(2)
@@ -58,7 +94,7 @@ def cli():
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=True, allow_dash=False))
+@click.argument("file", type=click.Path(dir_okay=True, allow_dash=True, readable=False))
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="terminal", show_default=True,
               help="terminal: rich working; json: the result contract; markdown: for notes.")
 @click.option("--precision", "-p", type=click.IntRange(0, 15), default=None,
@@ -71,7 +107,7 @@ def cli():
               help="Also write the problem's pictures as SVG files into DIR (needs matplotlib: "
                    "pip install 'nnsolve[plots]').")
 def run(file, fmt, precision, rounding, full, plots_dir):
-    """Solve the problem in FILE and show the complete working.
+    """Solve the problem in FILE and show the complete working (FILE - reads standard input).
 
     \b
     Examples:
@@ -84,7 +120,7 @@ def run(file, fmt, precision, rounding, full, plots_dir):
     """
     if plots_dir is None:
         from .core import solve_file
-        working = solve_file(file, precision, rounding)
+        working = solve_file(file, precision, rounding, output=(fmt, full))
     else:
         from . import plots
         from .core import Problem
@@ -126,8 +162,14 @@ def kinds():
         click.echo(f"{name:<12} {summary}")
 
 
+def _complete_kinds(ctx, param, incomplete):
+    """Shell completion of KIND (nnsolve new <TAB>)."""
+    from . import kinds as registry
+    return [k for k in registry.available() if k.startswith(incomplete.lower())]
+
+
 @cli.command()
-@click.argument("kind")
+@click.argument("kind", shell_complete=_complete_kinds)
 def new(kind):
     """Print a commented problem file of KIND to start from.
 
@@ -137,13 +179,13 @@ def new(kind):
       nnsolve new perceptron
     """
     from .given import template
-    _check_kind(kind, "nnsolve new")
+    kind = _check_kind(kind, "nnsolve new")
     click.echo(template(kind).rstrip("\n"))
     click.echo(REMARKS_TEMPLATE.rstrip("\n"))
 
 
 @cli.command()
-@click.argument("kind")
+@click.argument("kind", shell_complete=_complete_kinds)
 def schema(kind):
     """Print the JSON Schema (draft-07) of a problem file of KIND, for editors.
 
@@ -159,14 +201,17 @@ def schema(kind):
     import json
 
     from .given import json_schema
-    _check_kind(kind, "nnsolve schema")
+    kind = _check_kind(kind, "nnsolve schema")
     click.echo(json.dumps(json_schema(kind), indent=2, ensure_ascii=False))
 
 
-def _check_kind(kind: str, command: str) -> None:
-    """An unknown KIND is an input error, with a suggestion when one is close."""
+def _check_kind(kind: str, command: str) -> str:
+    """KIND as the registry names it (any case, as `kind:` in a file); an unknown KIND is
+    an input error, with a suggestion when one is close."""
     from . import kinds as registry
     names = registry.available()
+    if kind.strip().lower() in names:
+        return kind.strip().lower()
     if kind not in names:
         import difflib
         close = difflib.get_close_matches(kind, names, n=1)
@@ -186,7 +231,7 @@ def _register_optional():
     """Commands that live in their own modules (each imports its heavy parts lazily)."""
     import importlib
     for modname, attr in (("nnsolve.derive.command", "derive"), ("nnsolve.export", "export"),
-                          ("nnsolve.check_command", "check")):
+                          ("nnsolve.check_command", "check"), ("nnsolve.vary_command", "vary")):
         try:
             module = importlib.import_module(modname)
         except ModuleNotFoundError as exc:

@@ -9,7 +9,7 @@ from .errors import InputError
 from .loader import Located, load_file, load_text
 from .schema import Reader
 from . import ops
-from .sheet import Enough, Sheet, path_text
+from .sheet import Enough, NotFinite, Sheet, path_text
 from .working import Working
 
 MAX_PRECISION = given_.MAX_PRECISION
@@ -22,29 +22,49 @@ class Problem:
 
     def __init__(self, loc: Located):
         if loc.data is None:
-            raise InputError("the file is empty: a problem file needs at least 'kind:'", file=loc.file)
+            raise InputError("the file is empty (or only comments): a problem file needs at least 'kind:'",
+                             file=loc.file, line=1, column=1)
         if not isinstance(loc.data, dict):
-            raise InputError("expected a mapping of keys (kind: …, …) at the top of the file",
-                             file=loc.file, line=1, column=1)
+            raise loc.error((), "expected a mapping of keys (kind: …, …) at the top of the file")
         r = Reader(loc)
-        if "kind" not in loc.data or loc.data["kind"] is None:
-            raise InputError("missing key 'kind': expected one of " + ", ".join(kinds.available()),
-                             file=loc.file, line=1, column=1)
         r.declare(given_.COMMON)
+        if "kind" not in loc.data or loc.data["kind"] is None:
+            raise r.missing("kind", "expected one of " + ", ".join(kinds.available()))
         self.kind = kind = r.field("kind")
         r.declare(given_.fields(kind))  # the kind's keys, as its module declares them (GIVEN)
         self.title = r.field("title")
         self.precision = r.field("precision", default=None)  # default: 4, or the rounding's decimals
         self.rounding = r.field("rounding")
         self.remarks = _read_remarks(r)
+        self.vary, self.ask = r.raw("vary", None), r.raw("ask", None)  # for nnsolve vary; the solve ignores them
         self.module = kinds.get(kind)
         self.problem = self.module.read(r, kind)
         r.finish()
         self.reader = r
         self.source = loc.file
+        self._work_checked: set = set()
+
+    def work(self):
+        """The size of the working (nnsolve.work.Work), from the kind's ``work(problem)``;
+        None for a kind that does not state it."""
+        estimate = getattr(self.module, "work", None)
+        return estimate(self.problem) if estimate is not None else None
+
+    def check_work(self, output=None, rounding: bool = False) -> None:
+        """Refuse at once a problem too large to solve and write in ``output`` = (format,
+        full) within seconds (None: solving only); see nnsolve.work."""
+        fmt, full = output if output else (None, False)
+        key = (fmt, bool(full), bool(rounding))
+        if key in self._work_checked:
+            return
+        w = self.work()
+        if w is not None:
+            from . import work
+            work.check(w, self.reader.error, fmt, bool(full), bool(rounding))
+        self._work_checked.add(key)
 
     def solve(self, precision: int | None = None, rounding: int | None = None, given: dict | None = None,
-              wanted=None, *, remarks: bool = True, file_rounding: bool = True) -> Working:
+              wanted=None, *, remarks: bool = True, file_rounding: bool = True, output=None) -> Working:
         """The working. ``precision``/``rounding`` override the file's keys (``file_rounding``
         False: float64 unless ``rounding`` is given); ``given``: {result path: value} put in
         place of the computed values; ``wanted``: result paths after which the solve may
@@ -53,20 +73,25 @@ class Problem:
             rounding = self.rounding
         if precision is None:  # shown as written down: with hand rounding, to its decimals
             precision = self.precision if self.precision is not None else rounding if rounding is not None else 4
-        working = _solve(self.module, self.problem, self.kind, self.title, precision, self.source, rounding,
-                         given, wanted)
-        if rounding is not None and not wanted:
-            exact = _solve(self.module, self.problem, self.kind, self.title, precision, self.source, None, given)
-            _rounding_section(working, exact.results, rounding)
+        self.check_work(output, rounding is not None and not wanted)  # before any solving
+        try:
+            working = _solve(self.module, self.problem, self.kind, self.title, precision, self.source, rounding,
+                             given, wanted)
+            if rounding is not None and not wanted:
+                exact = _solve(self.module, self.problem, self.kind, self.title, precision, self.source, None,
+                               given)
+                _rounding_section(working, exact.results, rounding)
+        except NotFinite as exc:
+            raise _overflow(exc, self.reader.loc) from None
         if remarks:
             _attach_remarks(working, self.remarks, self.reader)
         return working
 
 
 def solve_located(loc: Located, precision: int | None = None, rounding: int | None = None,
-                  given: dict | None = None, wanted=None) -> Working:
+                  given: dict | None = None, wanted=None, output=None) -> Working:
     """Solve a loaded problem (see :meth:`Problem.solve`)."""
-    return Problem(loc).solve(precision, rounding, given, wanted)
+    return Problem(loc).solve(precision, rounding, given, wanted, output=output)
 
 
 def _solve(module, problem, kind, title, precision, source, rounding, given, wanted=None) -> Working:
@@ -82,6 +107,44 @@ def _solve(module, problem, kind, title, precision, source, rounding, given, wan
     working.results = sheet.results()
     working.sheet = sheet
     return working
+
+
+def _largest(data):
+    """(path, value) of the number of largest magnitude in a problem's data (None if none)."""
+    best, where = -1.0, None
+    stack = [((), data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((path + (k,), v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((path + (i,), v) for i, v in enumerate(node))
+        elif isinstance(node, (int, float)) and not isinstance(node, bool):
+            try:
+                size = abs(float(node))
+            except OverflowError:
+                size = float("inf")
+            if size > best:
+                best, where = size, (path, node)
+    return where
+
+
+def _overflow(exc: NotFinite, loc: Located) -> InputError:
+    """The input error for a quantity beyond float64: which one, and the problem's largest
+    number, where it stands (where the overflow comes from)."""
+    from .errors import format_path
+    from .notation import to_unicode
+    name = exc.name if exc.name and "[" in exc.name or exc.name and "." in exc.name else \
+        to_unicode(exc.name or "a quantity")
+    what = "is not a number (NaN) in float64, after an overflow" if np.isnan(exc.value).any() else \
+        "overflows float64 (beyond ±1.8 × 10³⁰⁸)"
+    big = _largest(loc.data)
+    if big is None:
+        return loc.error((), f"{name} {what}")
+    path, value = big
+    return loc.error(path, f"{name} {what}: the numbers of the problem are too large for float64 "
+                           f"arithmetic; the largest, {format_path(path)} = {value:g}, is where to start "
+                           "scaling them down")
 
 
 def _leaves(value, path):
@@ -174,8 +237,9 @@ def _attach_remarks(working: Working, remarks: list, r: Reader) -> None:
 
 
 def solve_file(path: str, precision: int | None = None, rounding: int | None = None,
-               given: dict | None = None) -> Working:
-    return solve_located(load_file(path), precision, rounding, given)
+               given: dict | None = None, output=None) -> Working:
+    """``output``: (format, full) the working will be rendered in, for the work estimate."""
+    return solve_located(load_file(path), precision, rounding, given, output=output)
 
 
 def solve_text(text: str, file: str = "<input>", precision: int | None = None, rounding: int | None = None,

@@ -1,6 +1,30 @@
 """The one error type of nnsolve: what was wrong, and where in which file."""
 from __future__ import annotations
 
+import unicodedata
+
+
+def visible(text: str, keep_newlines: bool = False) -> str:
+    """TEXT with every invisible or controlling character written as an escape: control
+    characters (a newline, ESC of a terminal escape sequence) as \\n, \\x1b; format
+    characters and unusual spaces (a zero-width space, a right-to-left mark, a no-break
+    space) as \\u200b, … So a message stays on one line, a file cannot drive the terminal,
+    and a key that differs only by an invisible character shows the difference."""
+    out = []
+    for ch in str(text):
+        if ch == " " or (keep_newlines and ch in "\n\t"):
+            out.append(ch)
+            continue
+        cat = unicodedata.category(ch)
+        if cat[0] in "CZ" and cat != "Co":  # Cc, Cf, Cs, Cn; Zs (other than ' '), Zl, Zp
+            code = ord(ch)
+            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(ch)
+                       or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
+                           else f"\\U{code:08x}"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
 
 def format_path(path) -> str:
     """('layers', 0, 'weights') -> 'layers[0].weights'."""
@@ -37,4 +61,4 @@ class InputError(Exception):
             if self.column is not None:
                 where += f":{self.column}"
         key = format_path(self.path)
-        return f"{where}: {key + ': ' if key else ''}{self.message}"
+        return visible(f"{where}: {key + ': ' if key else ''}{self.message}")

@@ -7,6 +7,7 @@ problem is reported on one line and the others are still exported (exit status 2
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -34,7 +35,10 @@ def _expand(inputs) -> list[str]:
     out, seen = [], set()
     for p in inputs:
         if os.path.isdir(p):
-            names = sorted(n for n in os.listdir(p) if n.endswith(PROBLEM_SUFFIXES))
+            try:
+                names = sorted(n for n in os.listdir(p) if n.endswith(PROBLEM_SUFFIXES))
+            except OSError as exc:
+                raise InputError(f"cannot list the directory: {exc.strerror or exc}", file=p) from None
             if not names:
                 raise InputError("this directory holds no problem files (*.yaml, *.yml)", file=p)
             files = [os.path.join(p, n) for n in names]
@@ -84,17 +88,52 @@ def _render(working, fmt: str, full: bool) -> str:
     return render_md(working, full=full)
 
 
-def _check_target(target: str, inputs_real: set, force: bool) -> None:
+def check_target(target: str, force: bool, inputs_real=(), error=ExportError) -> None:
+    """Whether nnsolve may write TARGET (export, derive -o): never over an input or any
+    .yaml / .yml file (a problem file), over an existing file only with --force, and into a
+    directory that is there. Raises ``error`` (one line) if not."""
     real = os.path.realpath(target)
     if real in inputs_real:
-        raise ExportError(f"{target}: is one of the input files; refusing to overwrite a problem file")
+        raise error(f"{target}: is one of the input files; refusing to overwrite a problem file")
+    if target.lower().endswith(PROBLEM_SUFFIXES) or real.lower().endswith(PROBLEM_SUFFIXES):
+        raise error(f"{target}: refusing to write a .yaml file: nnsolve never writes over a problem file "
+                    "(write .md or .json)")
     if os.path.isdir(target):
-        raise ExportError(f"{target}: is a directory")
+        raise error(f"{target}: is a directory")
     if os.path.lexists(target) and not force:
-        raise ExportError(f"{target}: exists; use --force to overwrite it")
+        raise error(f"{target}: exists; use --force to overwrite it")
     parent = os.path.dirname(target) or "."
     if not os.path.isdir(parent):
-        raise ExportError(f"{target}: the directory {parent} does not exist")
+        if os.path.exists(parent):
+            raise error(f"{target}: {parent} is a file, not a directory")
+        raise error(f"{target}: the directory {parent} does not exist")
+
+
+def _check_target(target: str, inputs_real: set, force: bool) -> None:
+    check_target(target, force, inputs_real)
+
+
+@contextlib.contextmanager
+def interrupt_deferred():
+    """Ctrl-C while a file is written takes effect once it is written (or its temporary
+    file removed): an interrupted export never leaves a hidden temporary file behind."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    try:
+        old = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if caught and old is not signal.SIG_IGN:
+            raise KeyboardInterrupt
 
 
 def write_atomic(target: str, text: str, force: bool) -> None:
@@ -104,6 +143,11 @@ def write_atomic(target: str, text: str, force: bool) -> None:
 
     parent = os.path.dirname(target) or "."
     data = text.encode("utf-8")
+    with interrupt_deferred():
+        _write_atomic(target, data, force, parent, tempfile)
+
+
+def _write_atomic(target, data, force, parent, tempfile) -> None:
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -171,7 +215,7 @@ class _Reporter:
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=False, readable=False))
 @click.option("--output", "-o", required=True, metavar="PATH",
               help="Output file (format from its extension: .md, .markdown, .json), or a directory "
                    "(existing, or a path ending in / to create) for one file per problem.")
@@ -187,7 +231,7 @@ def export(files, output, fmt, force, precision, full):
     One input: -o names the file and its extension the format. Several inputs (or a
     directory of problems): -o DIR/ and one file per problem, named after it
     (lstm_seed.yaml -> DIR/lstm_seed.md). An existing file is overwritten only with
-    --force, and never an input. A problem that fails is reported on one line and the
+    --force, and never an input or a .yaml file. A problem that fails is reported on one line and the
     others are still exported; the exit status is then 2.
 
     \b
@@ -197,13 +241,14 @@ def export(files, output, fmt, force, precision, full):
       nnsolve export problems/ -o answer-key/ --format json
       nnsolve export problems/mlp_seed.yaml -o mlp.json
     """
-    from .core import solve_file
-
     inputs = _expand(files)
     plan = _plan(inputs, output, fmt)
     inputs_real = {os.path.realpath(f) for f in inputs}
     out_dir = output if (len(plan) > 1 or _is_dir_target(output)) else None
     if out_dir and not os.path.isdir(out_dir):
+        stem = out_dir.rstrip("/" + os.sep) or out_dir
+        if os.path.exists(stem) and not os.path.isdir(stem):
+            raise InputError(f"{stem} is a file, not a directory", file=out_dir)
         try:
             os.makedirs(out_dir, exist_ok=True)
         except OSError as exc:
@@ -212,6 +257,26 @@ def export(files, output, fmt, force, precision, full):
     failed = 0
     written: dict[str, str] = {}  # real output path -> input that wrote it
     debug = bool(os.environ.get("NNSOLVE_DEBUG"))
+    try:
+        failed = _export_all(plan, inputs_real, force, precision, full, written, debug)
+    except KeyboardInterrupt:
+        click.echo(f"error: interrupted; exported {len(written)} of {len(plan)} file{'s' if len(plan) > 1 else ''}"
+                   + (f" to {out_dir}" if out_dir and written else ""), err=True)
+        sys.exit(130)
+
+    done = len(plan) - failed
+    where = out_dir if out_dir and len(plan) > 1 else plan[0][1]
+    if failed:
+        click.echo(f"{failed} of {len(plan)} failed; exported {done} to {where}" if len(plan) > 1
+                   else f"nothing written to {where}", err=True)
+        sys.exit(2)
+    click.echo(f"exported {done} files to {where}" if len(plan) > 1 else f"wrote {where}", err=True)
+
+
+def _export_all(plan, inputs_real, force, precision, full, written, debug) -> int:
+    """Export every planned file; returns how many failed."""
+    from .core import solve_file
+    failed = 0
     with _Reporter(len(plan)) as report:
         for src, target, kind in plan:
             report.current(os.path.basename(src))
@@ -221,7 +286,7 @@ def export(files, output, fmt, force, precision, full):
                     raise ExportError(f"{target}: would also be written from {written[real]} "
                                       "(two inputs with the same name)")
                 _check_target(target, inputs_real, force)
-                working = solve_file(src, precision)
+                working = solve_file(src, precision, output=("json" if kind == "json" else "markdown", full))
                 write_atomic(target, _render(working, kind, full), force)
                 written[real] = src
             except InputError as err:
@@ -242,11 +307,4 @@ def export(files, output, fmt, force, precision, full):
                 report.error(f"internal error in {src} ({type(exc).__name__}: {exc}); this is a bug in "
                              "nnsolve, please report it with the problem file")
             report.advance()
-
-    done = len(plan) - failed
-    where = out_dir if out_dir else plan[0][1]
-    if failed:
-        click.echo(f"{failed} of {len(plan)} failed; exported {done} to {where}" if len(plan) > 1
-                   else f"nothing written to {where}", err=True)
-        sys.exit(2)
-    click.echo(f"exported {done} files to {where}" if len(plan) > 1 else f"wrote {where}", err=True)
+    return failed

@@ -120,8 +120,19 @@ REMARKS = Field(
     fields=(Field("at", "string", "the step the remark belongs to, by its left-hand side", default=None,
                   what="the step the remark belongs to, e.g. i_1"),
             Field("text", "string", "the remark", what="the remark")))
+VARY = Field("vary", "any", "nnsolve vary: how each given number is redrawn ({range: [lo, hi], decimals: d} "
+             "or fixed, by key path); the solver ignores it", default=None, template="hide",
+             schema={"type": "object", "additionalProperties": {"anyOf": [
+                 {"const": "fixed"},
+                 {"type": "object", "additionalProperties": False, "minProperties": 1,
+                  "properties": {"range": {"type": "array", "items": {"type": "number"}, "minItems": 2,
+                                           "maxItems": 2},
+                                 "decimals": {"type": "integer", "minimum": 0, "maximum": 6}}}]}})
+ASK = Field("ask", "any", "nnsolve vary: the result paths the question asks for; the solver ignores it",
+            default=None, template="hide",
+            schema={"anyOf": [{"type": "array", "items": {"type": "string"}, "minItems": 1}, {"type": "string"}]})
 COMMON_HEAD = (KIND, TITLE)
-COMMON_TAIL = (PRECISION, ROUNDING, REMARKS)
+COMMON_TAIL = (PRECISION, ROUNDING, REMARKS, VARY, ASK)
 COMMON = COMMON_HEAD + COMMON_TAIL
 COMMON_KEYS = tuple(f.key for f in COMMON)
 

@@ -174,6 +174,17 @@ def _log(v):
     return np.log(v)
 
 
+def log_exact(x, exact):
+    """ln x, where ``exact`` is its value computed another way, in the log domain (ln σ(v) =
+    −softplus(−v) from the logit v): a formula node ln(x) valued exactly even where x itself
+    rounds to 0 or 1 in float64 (σ(1000) = 1, yet ln(1 − σ(1000)) = −1000). Under hand
+    rounding the value is rounded as any function value."""
+    v = round_value(np.asarray(exact, dtype=float))
+    if isinstance(x, Expr):
+        return E.Func(r"\ln", _log, x, value=v)
+    return v
+
+
 def sqrt(x):
     return func(r"\sqrt", _sqrt, x)
 

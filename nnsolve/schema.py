@@ -36,6 +36,8 @@ def _shape_text(shape) -> str:
 
 
 def _describe(value) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 30:
+        return f"a whole number of {len(str(abs(value)))} digits"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if value is None:
@@ -48,6 +50,76 @@ def _describe(value) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return repr(value)
+
+
+FLOAT_MAX = "±1.8 × 10³⁰⁸"
+_PLAIN = (int, float)
+
+
+def _plain_numbers(value: list, ndim: int):
+    """VALUE as a float64 array when it is plainly well-formed: every item a finite int or
+    float (no text, no boolean), the rows of a matrix lists of one length; else None, and
+    the items are read one by one by to_number, for a precise message."""
+    if ndim == 1:
+        if not all(type(v) in _PLAIN for v in value):
+            return None
+    elif not value or not all(type(r) is list and r for r in value) or len({len(r) for r in value}) != 1 \
+            or not all(type(v) in _PLAIN for r in value for v in r):
+        return None
+    try:
+        out = np.array(value, dtype=float)
+    except (OverflowError, ValueError):
+        return None
+    return out if np.isfinite(out).all() else None
+
+
+def to_number(value, error, what="a number") -> float:
+    """A number of the problem file as a float64, or ``error(message)`` raised: text (even
+    "0.5", quoted) is not a number; neither are NaN, infinity, or a whole number beyond the
+    float64 range. Forms YAML 1.1 would read as numbers (0x10, 1:30, 1_000) come here as text
+    and are refused with the reason."""
+    if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)):
+        try:
+            x = float(value)
+        except OverflowError:
+            raise error(f"expected {what}, got {_describe(value)}: beyond the float64 range "
+                        f"({FLOAT_MAX})") from None
+        if not math.isfinite(x):
+            raise error(f"expected {what}, got {value} (NaN and infinity are not allowed)")
+        return x
+    if isinstance(value, str):
+        text = value.strip()
+        if _NUMBER_TEXT.match(text):
+            raise error(f"expected {what}, got the text '{text[:30]}' (a number in quotes): write it "
+                        "without quotes")
+        reason = _yaml11_number(text)
+        if reason:
+            raise error(f"expected {what}, got '{text[:30]}': {reason}; write numbers in decimal")
+    raise error(f"expected {what}, got {_describe(value)}")
+
+
+def _yaml11_number(text: str) -> str | None:
+    """Why TEXT, which YAML 1.1 reads as a number, is not one here (None if it is not such)."""
+    t = text.lstrip("+-")
+    if re.fullmatch(r"0x[0-9a-fA-F_]+", t):
+        return f"hexadecimal (YAML 1.1 reads it as {int(t.replace('_', ''), 16)})"
+    if re.fullmatch(r"0o[0-7_]+", t):
+        return "octal"
+    if re.fullmatch(r"0b[01_]+", t):
+        return "binary"
+    if re.fullmatch(r"[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?", t):
+        parts = t.replace("_", "").split(":")
+        try:
+            total = 0.0
+            for part in parts:
+                total = total * 60 + float(part)
+            shown = f"{total:g}"
+        except ValueError:
+            shown = "a number"
+        return f"base 60, a time (YAML 1.1 reads it as {shown})"
+    if re.fullmatch(r"[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?", t) and "_" in t:
+        return "digits grouped with _ (YAML 1.1 reads it as " + t.replace("_", "") + ")"
+    return None
 
 
 class Reader:
@@ -94,10 +166,21 @@ class Reader:
         self._ask(key)
         if key not in self.data or self.data[key] is None:
             if default is MISSING:
-                where = self.path
-                raise self.error(where, f"missing key '{key}': expected {what}")
+                raise self.missing(key, f"expected {what}")
             return default
         return self.data[key]
+
+    def missing(self, key: str, text: str) -> InputError:
+        """A required key is missing: the error points at a key of this mapping that looks
+        like a typo of it (when there is one), else at the mapping (or its key)."""
+        if key in self.data:  # given, but null
+            return self.error(self.path + (key,), f"missing key '{key}' (its value is null): {text}")
+        typo = [k for k in self.data if isinstance(k, str) and k not in self.known and k != key
+                and difflib.get_close_matches(k, [key], n=1, cutoff=0.6)]
+        if typo:
+            return self.error(self.path + (typo[0],), f"missing key '{key}' ({text}); is '{typo[0]}' meant "
+                                                      f"to be '{key}'?")
+        return self.error(self.path, f"missing key '{key}': {text}")
 
     def finish(self) -> None:
         """Unknown keys are errors, with a suggestion when one is close."""
@@ -152,13 +235,8 @@ class Reader:
 
     # -- scalars ------------------------------------------------------------------------
     def _to_number(self, value, path, what="a number"):
-        if isinstance(value, str) and _NUMBER_TEXT.match(value.strip()):
-            value = float(value)
-        if not is_number(value):
-            raise self.error(path, f"expected {what}, got {_describe(value)}")
-        if not math.isfinite(value):
-            raise self.error(path, f"expected {what}, got {value} (NaN and infinity are not allowed)")
-        return float(value)
+        """The one number reader: every number of a problem file is read here."""
+        return to_number(value, lambda message: self.error(path, message), what)
 
     def number(self, key, default=MISSING, *, what="a number", minimum=None, maximum=None, positive=False):
         value = self.raw(key, default, what)
@@ -178,6 +256,8 @@ class Reader:
         if value is default and default is not MISSING:
             return default
         p = self.path + (key,)
+        if isinstance(value, str):  # "4", 0x10, 1:30: refused as a number slot refuses them
+            to_number(value, lambda message: self.error(p, message), what)
         if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
             raise self.error(p, f"expected {what}, got {_describe(value)}")
         value = int(value)
@@ -226,12 +306,15 @@ class Reader:
                 and shape[0] in (None, 1):
             value = [value]
         if not isinstance(value, list):
-            if is_number(value) or (isinstance(value, str) and _NUMBER_TEXT.match(value.strip())):
+            if is_number(value):
                 x = self._to_number(value, path)
                 value = [x] if ndim == 1 else [[x]]
             else:
                 raise self.error(path, f"expected {want}, got {_describe(value)}")
-        if ndim == 1:
+        out = _plain_numbers(value, ndim)
+        if out is not None:  # a well-formed array (the common case), read at once
+            pass
+        elif ndim == 1:
             if any(isinstance(v, (list, dict)) for v in value):
                 raise self.error(path, f"expected {want}, got a nested list")
             out = np.array([self._to_number(v, path + (i,)) for i, v in enumerate(value)], dtype=float)

@@ -94,7 +94,7 @@ class Sheet:
             return Page(self, self.working.section(title, level, detail))
 
         def build(section):
-            with ops.rounding(self.rounding):
+            with ops.rounding(self.rounding), np.errstate(all="ignore"):
                 builder(Page(self, section))
         return Page(self, self.working.section(title, level, detail, builder=build))
 
@@ -105,9 +105,15 @@ class Sheet:
         self.working.section(title, builder=lambda section: write(RulePage(self, section)))
 
     # -- the one place ------------------------------------------------------------------
-    def settle(self, path: Path | None, value, scalar: bool = False) -> np.ndarray:
-        """Round, replace, remember: the value the rest of the working goes on with."""
+    def settle(self, path: Path | None, value, scalar: bool = False, *, name: str | None = None,
+               finite: bool = True) -> np.ndarray:
+        """Round, replace, remember: the value the rest of the working goes on with. A value
+        beyond float64 (an overflow: ±∞ or NaN) stops the solve (NotFinite), unless
+        ``finite`` is False (a norm whose logarithm is the result) or given values replace
+        computed ones (marking: a student's value may be wild; the working shows it)."""
         v = np.asarray(value, dtype=float) + 0.0  # + 0.0: no negative zeros in the results
+        if finite and not self.given and not np.isfinite(v).all():
+            raise NotFinite(path_text(path) if path is not None else name, v)
         if scalar:
             v = v.reshape(())
         if self.rounding is not None:
@@ -148,13 +154,14 @@ class Sheet:
             if not self.wanted:
                 raise Enough()
 
-    def result(self, path: Path, value, *, exact: bool = False, scalar: bool = False):
+    def result(self, path: Path, value, *, exact: bool = False, scalar: bool = False, finite: bool = True):
         """A result no formula computes (a copy of an earlier value, a count, a flag): numbers
-        are settled like a step's value, unless ``exact`` (counts, flags, labels)."""
+        are settled like a step's value, unless ``exact`` (counts, flags, labels).
+        ``finite`` False: ±∞ is a value here (a norm beyond float64, its log10 the result)."""
         if exact:
             self.remember(path, value)
             return value
-        return self.settle(path, value, scalar)
+        return self.settle(path, value, scalar, finite=finite)
 
     def results(self) -> dict:
         """What the sheet remembered, as plain nested data: {1: a, 2: b} becomes [a, b]."""
@@ -171,6 +178,17 @@ def _plain(node):
         keys = sorted(node)
         return [_plain(node[k]) for k in keys]
     return {k: _plain(v) for k, v in node.items()}
+
+
+class NotFinite(ArithmeticError):
+    """A quantity of the working is beyond float64 (±∞, or NaN after an overflow): raised by
+    the sheet, turned into an input error by the solver (nnsolve.core) that names the
+    quantity and the largest number of the problem."""
+
+    def __init__(self, name, value):
+        super().__init__(name)
+        self.name = name
+        self.value = np.asarray(value)
 
 
 class Enough(Exception):
@@ -198,7 +216,7 @@ class Page:
              components: bool = True, substitute: bool = True, scalar: bool = False):
         """tex = formula: computed, rounded, replaced, remembered; recorded on a shown page.
         Returns the quantity for later formulas (Sym or array)."""
-        v = self.sheet.settle(path if self.keep else None, ops.value(formula), scalar)
+        v = self.sheet.settle(path if self.keep else None, ops.value(formula), scalar, name=tex)
         if not self.shown:
             return v
         expr = formula if isinstance(formula, Expr) else Sym(tex, formula)

@@ -12,11 +12,11 @@ import click
 from ..errors import InputError
 
 FORMATS = ["terminal", "json", "markdown"]
-TIME_LIMIT = 30.0  # seconds for the whole derivation
+TIME_LIMIT = 4.0  # seconds for the whole derivation and its rendering: one budget, however it nests
 WHERE = "nnsolve derive"
 
 
-@click.command()
+@click.command(context_settings={"ignore_unknown_options": True})  # derive "-x^2" needs no --
 @click.argument("target", required=False, metavar="NAME-OR-EXPRESSION")
 @click.option("--wrt", metavar="VAR", help="The variable to differentiate by (default: x).")
 @click.option("--at", "at", multiple=True, metavar="VAR=VALUE",
@@ -25,11 +25,12 @@ WHERE = "nnsolve derive"
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="terminal", show_default=True,
               help="terminal: the steps; json: the derivative contract; markdown: for notes.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
-              help="Write to FILE (atomically) instead of the screen.")
+              help="Write to FILE (atomically) instead of the screen; an existing file only with --force.")
+@click.option("--force", is_flag=True, help="Overwrite the --output file if it exists.")
 @click.option("--precision", "-p", type=click.IntRange(0, 15), default=None,
               help="Decimals shown for --at values (default 4; JSON keeps full precision).")
 @click.option("--list", "list_", is_flag=True, help="List the named functions of the catalogue.")
-def derive(target, wrt, at, fmt, output, precision, list_):
+def derive(target, wrt, at, fmt, output, precision, list_, force):
     """Differentiate NAME-OR-EXPRESSION step by step, naming each rule.
 
     NAME is one of the catalogue (see --list): every activation and loss of the
@@ -50,11 +51,17 @@ def derive(target, wrt, at, fmt, output, precision, list_):
       nnsolve derive bce                       # ∂L/∂z = ŷ − y
       nnsolve derive sigmoid --format json
       nnsolve derive sigmoid --format markdown -o sigmoid.md
+      nnsolve derive "-x^2"                    # a leading minus is an expression, not an option
       nnsolve derive --list
     """
     _defer_numpy()
     from . import catalogue
 
+    if target is not None and target.startswith("--"):
+        raise click.NoSuchOption(target.split("=")[0])
+    if output is not None:  # before any work: never over a problem file, an existing file only with --force
+        from ..export import check_target
+        check_target(output, force, error=lambda message: InputError(message, file=WHERE))
     if list_:
         _write(_listing(fmt), output)
         return
@@ -75,37 +82,47 @@ def derive(target, wrt, at, fmt, output, precision, list_):
 
     from .engine import _OutOfTime, time_limit
     try:
-        with time_limit(TIME_LIMIT):
+        with time_limit(TIME_LIMIT):  # the derivation and its rendering: one budget
             plan = _plan(target, name, checked, wrt)
             plan.run()
             values = _evaluate(plan, at_pairs)
-            if fmt == "json":
-                import json
-                text = json.dumps(_json(plan, values), ensure_ascii=False)
-            else:
-                working = _working(plan, values, precision)
+            text = _rendered(plan, values, fmt, precision, output)
     except _OutOfTime:
-        raise InputError(f"the derivation took longer than {TIME_LIMIT:g} s; try a simpler expression",
+        raise InputError(f"the derivation would take more than {TIME_LIMIT:g} s (the expression grows too "
+                         "large as it is differentiated); try a simpler or shorter expression",
                          file=WHERE) from None
     except RecursionError:
         raise InputError("the expression is nested too deeply to differentiate", file=WHERE) from None
+    _write(text, output)
 
+
+def _finite(v):
+    """JSON has no NaN or infinity: a value that is not finite is written null."""
+    if isinstance(v, float) and not v - v == 0:
+        return None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return v
+
+
+def _rendered(plan, values, fmt: str, precision, output) -> str:
+    """The text to write: JSON, Markdown, or the terminal's (with its colours when it is one)."""
     if fmt == "json":
-        _write(text + "\n", output)
-    elif fmt == "markdown":
+        import json
+        return json.dumps(_finite(_json(plan, values)), ensure_ascii=False, allow_nan=False) + "\n"
+    working = _working(plan, values, precision)
+    if fmt == "markdown":
         from ..render.markdown import render as render_md
-        _write(render_md(working), output)
-    else:
-        from ..render.terminal import render as render_terminal
-        if output is None:
-            render_terminal(working)
-        else:
-            import io
+        return render_md(working)
+    from rich.console import Console
 
-            from rich.console import Console
-            buf = io.StringIO()
-            render_terminal(working, Console(file=buf, width=100, color_system=None, force_terminal=False))
-            _write(buf.getvalue(), output)
+    from ..render.terminal import render as render_terminal
+    console = Console() if output is None else Console(width=100, color_system=None, force_terminal=False)
+    with console.capture() as captured:
+        render_terminal(working, console)
+    return captured.get()
 
 
 # -- start-up time -----------------------------------------------------------------------------
@@ -198,7 +215,7 @@ def _evaluate(plan, pairs) -> dict | None:
         for name, value in pairs:
             try:
                 vals[name] = [float(parse_number(v).evalf()) for v in value.split(",")]
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise InputError(f"--at {name}={value}: not a list of real numbers", file=WHERE) from None
             if not np.all(np.isfinite(vals[name])):
                 raise InputError(f"--at {name}={value}: the values must be finite", file=WHERE)
@@ -219,6 +236,13 @@ def _evaluate(plan, pairs) -> dict | None:
             v = sp.N(v)
             if not v.is_real:
                 raise InputError(f"--at {name}={value}: not a real number", file=WHERE)
+        try:
+            finite = abs(float(v)) < float("inf")
+        except (OverflowError, TypeError, ValueError):
+            finite = False
+        if not finite:
+            raise InputError(f"--at {name}={value}: beyond the float64 range (±1.8 × 10³⁰⁸); give a value "
+                             "a float64 can hold", file=WHERE)
         subs[known[name]] = v
         given[str(known[name])] = v
         shown[known[name]] = value
@@ -252,8 +276,12 @@ def _evaluate(plan, pairs) -> dict | None:
     if plan.identity is not None and not plan.identity[2].atoms(sp.core.function.AppliedUndef) \
             and plan.identity[2].free_symbols <= set(subs):
         ident = num(plan.identity[2])
-    return {"subs": subs, "given": given, "defaults": defaults, "value": num(plan.expression),
-            "derivative_value": num(plan.derivative), "identity_value": ident, "kink": kink, "shown": shown}
+    value = num(plan.expression)
+    # where the function is not a real number (log at −1), neither is its derivative there
+    derivative = num(plan.derivative) if value is not None else None
+    return {"subs": subs, "given": given, "defaults": defaults, "value": value,
+            "derivative_value": derivative, "identity_value": ident if value is not None else None,
+            "kink": kink, "shown": shown}
 
 
 # -- JSON ------------------------------------------------------------------------------------
@@ -423,7 +451,10 @@ def _at_section(w, plan, values) -> None:
             cols += ["left derivative", "right derivative"]
             row += [_cell(kink[0]), _cell(kink[1])]
         sec.table(cols, [row])
-    if values["derivative_value"] is None:
+    if values["value"] is None:
+        sec.text("The function is not a real number there (nor, then, its derivative): the point is "
+                 "outside its domain.", "warning")
+    elif values["derivative_value"] is None:
         sec.text("The derivative is not a real number there (or does not exist).", "warning")
     if kink is not None and kink[0] != kink[1]:
         sec.text(f"The left and right derivatives at ${tex(plan.var)} = 0$ differ: the derivative does not "
@@ -462,8 +493,14 @@ def _cell(v):
 
 
 def _value_tex(text: str) -> str:
-    """A value of --at as the user wrote it (0.5, pi/4), in LaTeX."""
+    """A value of --at as the user wrote it (0.5, pi/4), in LaTeX; a power (2^10) as SymPy
+    writes its value, exponent in braces."""
     import re
+    if "^" in text or "**" in text:
+        import sympy as sp
+
+        from .safe_parse import parse_number
+        return sp.latex(parse_number(text))
     return re.sub(r"\bpi\b", r"{\\pi}", " ".join(text.split()))
 
 
@@ -498,26 +535,17 @@ def _write(text: str, output: str | None) -> None:
     write_atomic(output, text)
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write TEXT to PATH through a temporary file in the same directory and os.replace,
-    so a reader never sees half a file."""
-    import tempfile
+def write_atomic(path: str, text: str, force: bool = True) -> None:
+    """Write TEXT to PATH atomically, as export does (a temporary file in the same directory,
+    then os.replace; Ctrl-C waits until it is done), so a reader never sees half a file."""
+    from ..export import ExportError
+    from ..export import write_atomic as write
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise InputError(f"cannot write {path}: the directory {directory} does not exist", file=WHERE)
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".nnsolve-", suffix=".tmp")
+        write(path, text, force)
+    except ExportError as exc:
+        raise InputError(str(exc), file=WHERE) from None
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror}", file=WHERE) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise InputError(f"cannot write {path}: {exc.strerror}", file=WHERE) from None
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}", file=WHERE) from None

@@ -501,31 +501,49 @@ def derive(expr, var, final=None, simplify_budget: float = 2.0) -> Derivation:
 
 # -- the final form ----------------------------------------------------------------------
 
-class _OutOfTime(Exception):
-    pass
+class _OutOfTime(BaseException):
+    """The time budget ran out. A BaseException, so that no ``except Exception`` inside
+    SymPy swallows it and goes on past the budget."""
+
+
+_DEADLINES: list = []  # the deadlines (time.monotonic()) of the time limits in force, outermost first
+
+
+def out_of_time() -> bool:
+    """Whether the outermost time limit in force has run out (an inner limit that catches
+    _OutOfTime to try something else must re-raise then)."""
+    import time
+    return bool(_DEADLINES) and time.monotonic() >= min(_DEADLINES)
 
 
 @contextmanager
 def time_limit(seconds: float):
-    """Raise _OutOfTime after SECONDS (main thread on Unix only; elsewhere no limit)."""
+    """Raise _OutOfTime after SECONDS (main thread on Unix only; elsewhere no limit). Limits
+    nest: an inner limit never outlasts an outer one (it ends at the sooner deadline) and
+    never extends it (the outer timer is re-armed for what is left of it), so there is
+    one overall budget."""
+    import time
     if seconds is None or threading.current_thread() is not threading.main_thread() \
             or not hasattr(signal, "setitimer"):
         yield
         return
+    now = time.monotonic()
+    deadline = now + seconds if not _DEADLINES else min(now + seconds, min(_DEADLINES))
 
     def handler(signum, frame):
         raise _OutOfTime()
 
     old = signal.signal(signal.SIGALRM, handler)
-    previous = signal.getitimer(signal.ITIMER_REAL)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    _DEADLINES.append(deadline)
+    signal.setitimer(signal.ITIMER_REAL, max(deadline - now, 1e-4))
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        _DEADLINES.pop()
         signal.signal(signal.SIGALRM, old)
-        if previous[0]:
-            signal.setitimer(signal.ITIMER_REAL, previous[0])
+        if _DEADLINES:  # what is left of the outer limit (at once if it has passed)
+            signal.setitimer(signal.ITIMER_REAL, max(min(_DEADLINES) - time.monotonic(), 1e-4))
 
 
 def _size(e) -> tuple:
@@ -552,6 +570,8 @@ def clean(e, budget: float = 2.0):
             with time_limit(budget):
                 cand = how(e)
         except _OutOfTime:
+            if out_of_time():  # the overall budget, not just this attempt's
+                raise
             continue
         except (sp.PolynomialError, NotImplementedError, TypeError, ValueError, RecursionError):
             continue

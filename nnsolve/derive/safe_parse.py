@@ -129,6 +129,9 @@ def check(text: str, functions=()) -> Checked:
                 tokens.append(("func", name))
             elif name == "True":
                 tokens.append(("bool", name))
+            elif stripped[pos:pos + 1] == "(":  # f(x) reads as a call: not silently f·x
+                raise refuse(f"unknown function {name[:30]!r} ({name}(…) reads as a call; for a product "
+                             f"write {name}*(…))")
             elif name in CONSTANTS:
                 tokens.append(("const", name))
             elif is_variable(name):
@@ -174,6 +177,9 @@ def check(text: str, functions=()) -> Checked:
 
 
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+_CHAINS = (ast.Add, ast.Sub, ast.Mult, ast.Div)  # left-associative: a flat sum parses as a left spine
+_CHAINS_OF = {ast.Add: (ast.Add, ast.Sub), ast.Sub: (ast.Add, ast.Sub),
+              ast.Mult: (ast.Mult, ast.Div), ast.Div: (ast.Mult, ast.Div)}
 
 
 def _validate(tree: ast.Expression, functions=None) -> None:
@@ -189,6 +195,17 @@ def _validate(tree: ast.Expression, functions=None) -> None:
             raise refuse("the expression is nested too deeply")
         if isinstance(node, ast.Expression):
             return visit(node.body, depth + 1)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _CHAINS):
+            # a flat x + x + … + x is a chain, not nesting: its terms are one level down
+            group = _CHAINS_OF[type(node.op)]
+            terms, left = [], node
+            while isinstance(left, ast.BinOp) and type(left.op) in group:
+                terms.append(left.right)
+                left = left.left
+            terms.append(left)
+            for t in terms:
+                visit(t, depth + 1)
+            return
         if isinstance(node, ast.BinOp) and isinstance(node.op, _BINOPS):
             if isinstance(node.op, ast.Pow):
                 if has_pow(node.right):
@@ -314,6 +331,9 @@ def to_sympy(checked: Checked, extra_symbols: dict | None = None, extra_function
         raise refuse(f"SymPy cannot read the expression ({type(exc).__name__})") from None
     if not isinstance(expr, sp.Expr):
         raise refuse("the text is not a mathematical expression")
+    if expr.has(sp.zoo, sp.nan, sp.oo, sp.S.NegativeInfinity):
+        raise InputError(f"{''.join(checked.text.split())[:60]!r} is undefined: it divides by zero or takes the logarithm of 0 "
+                         "(SymPy reads it as complex infinity); nothing to differentiate", file="nnsolve derive")
     used = {name: symbols[name] for name in checked.variables}
     return expr, used
 

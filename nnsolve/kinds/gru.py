@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import ops
 from ..given import Field, title
-from .lstm import (INPUTS, WIDE_FROM, WIDE_NOTE, Gates, check_size, gate_weights, initial_state, problem_section,
+from .lstm import (INPUTS, WIDE_FROM, WIDE_NOTE, Gates, cell_work, gate_weights, initial_state, problem_section,
                    read_gates, read_initial, read_inputs, reject_aliases, summary_section)
 
 SUMMARY = "GRU cell forward pass over a sequence (Cho or PyTorch convention), per time step"
@@ -62,9 +62,12 @@ def read(r, kind):
         raise w.error(w.path + ("b_hn",), "b_hn is used only with convention: pytorch "
                                           "(the cho convention has no bias inside the reset product)")
     w.finish()
-    check_size(r, T, n, m)
     h0 = read_initial(r, ("h",), m)["h"]
     return Problem(X, gates, b_hn, h0, convention)
+
+
+def work(p: Problem):
+    return cell_work("a GRU cell", p.X, p.gates.m, 3, 5, 7)
 
 
 def cell(page, t, weights, x, h_prev, cho: bool, wide: bool = False):

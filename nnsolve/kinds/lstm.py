@@ -16,9 +16,7 @@ from ..given import Field, title
 SUMMARY = "LSTM cell forward pass over a sequence: gates, cell and hidden state per time step"
 
 
-MAX_STEPS = 10_000      # time steps
-MAX_STATES = 64_000     # T × m: numbers of each gate written out over the whole sequence
-MAX_WORK = 50_000_000   # T × m × (n + m): the multiply-adds of the whole pass
+MAX_STEPS = 10_000      # time steps (the work estimate, work below, bounds the rest)
 SHOW_WEIGHTS = 128      # the problem section lists each gate's weights up to m × (n + m) of them
 WIDE_FROM = 5  # from this hidden size on, one line per component gives way to tables
 WIDE_NOTE = ("With m = {m} hidden units the matrix products are not written out number by number: "
@@ -152,11 +150,24 @@ def read_initial(r, names, m):
     return out
 
 
-def check_size(r, T, n, m):
-    if T * m > MAX_STATES or T * m * (n + m) > MAX_WORK:
-        raise r.error(("inputs",), f"T = {T} time steps with n = {n} inputs and m = {m} hidden "
-                                   f"units is too large a problem to write out (at most T × m = "
-                                   f"{MAX_STATES} and T × m × (n + m) = {MAX_WORK})")
+def cell_work(cell: str, X, m: int, gates: int, quantities: int, steps: int):
+    """The size of a gated cell's working over a sequence (nnsolve.work): per time step,
+    ``quantities`` vectors of m (``gates`` of them gates, each a product with n + m weights
+    per unit), ``steps`` recorder calls; the worked sections and the summary tables."""
+    from .. import work as W
+    T, n = X.shape
+    per_gate = m * (n + m)
+    wide = m >= WIDE_FROM
+    section = (gates * W.step(m, 0 if wide else m * (n + m + 1)) + (quantities - gates) * W.step(m, 3 * m)
+               + 3 * W.cell(m) + W.STEP)
+    tables = [(T, W.cell(n) + 1), (gates * (m if 1 < m and per_gate <= SHOW_WEIGHTS else 1), 3 * W.cell(m) + 1),
+              (1, 2 * W.cell(m))]
+    tables += [(T, quantities * W.cell(m) + 1)] if not wide else [(T, W.cell(m) + 1)] * quantities
+    return W.Work(what=f"{cell} over T = {T:,} time steps with n = {n:,} inputs and m = {m:,} hidden units",
+                  key=("inputs",), shrink="use fewer time steps, inputs or hidden units",
+                  steps=steps * T, numbers=T * (gates * per_gate + 10 * m), flops=2 * T * gates * per_gate,
+                  results=T * quantities * m, detail=(T, section), tables=tables,
+                  shown=W.SHOWN_STEP * quantities)
 
 
 # -- writing, shared with kind: gru ---------------------------------------------------
@@ -222,9 +233,12 @@ def read(r, kind):
     w, gates = read_gates(r, GATES, n)
     reject_aliases(w, "g", "c")
     w.finish()
-    check_size(r, T, n, gates.m)
     init = read_initial(r, ("h", "c"), gates.m)
     return Problem(X, gates, init["h"], init["c"])
+
+
+def work(p: Problem):
+    return cell_work("an LSTM cell", p.X, p.gates.m, 4, 6, 8)
 
 
 def cell(page, t, weights, x, h_prev, c_prev, wide=False):

@@ -10,21 +10,22 @@ from .. import nn, ops
 from ..notation import layer
 from ..given import Field, title
 from ..schema import Reader
+from . import mlp_training as training  # training over several samples and epochs (classical.md)
 
 SUMMARY = "one backpropagation step of a multilayer perceptron (Haykin's δ notation)"
 
 
 ACTIVATIONS = nn.activation_names()
 LOSSES = ["half_sse", "mse", "bce", "cross_entropy"]
-MAX_UNITS = 4096
+WEIGHT_ROWS = 256  # a layer of more weights gets no table of every weight (the results hold them)
 HEADLINE = "one backpropagation step of a multilayer perceptron"
 
 GIVEN = (
     title("My network"),
     Field("input", "vector", "the input pattern", notation="x", shape=("n",), example=[0.05, 0.10],
-          what="the input pattern x, a list of numbers"),
+          instead=("samples",), what="the input pattern x, a list of numbers"),
     Field("target", "vector", "the desired output, one per output neuron", notation="d", shape=("k",),
-          example=[0.01, 0.99], what="the desired output d, a list of numbers"),
+          example=[0.01, 0.99], instead=("samples",), what="the desired output d, a list of numbers"),
     Field("layers", "list", "input side first; weights are (outputs × inputs): row j = neuron j",
           what="a list of layers (input side first)",
           example=[{"weights": [[0.15, 0.20], [0.25, 0.30]], "bias": [0.35, 0.35], "activation": "sigmoid"},
@@ -46,6 +47,7 @@ GIVEN = (
     Field("update_bias", "boolean", "update the biases too", default=True, example=True),
     Field("slope", "number", "a in the sigmoid 1/(1+exp(−a v)) of every sigmoid layer", default=1.0,
           positive=True, example=1),
+    *training.FIELDS,
 )
 
 
@@ -69,8 +71,8 @@ class Problem:
 
 
 def read(r: Reader, kind):
-    x = r.vector("input", what="the input pattern x, a list of numbers")
-    d = r.vector("target", what="the desired output d, a list of numbers")
+    x, d, tpath = training.read_io(r, "the input pattern x, a list of numbers",
+                                   "the desired output d, a list of numbers")  # tpath: ("target",) or samples[0].d
     layers = []
     n_in = len(x)
     items = r.items("layers", what=r.fields["layers"].what)
@@ -78,8 +80,6 @@ def read(r: Reader, kind):
         lr = r.element(path, item)
         W = lr.matrix("weights", shape=(None, n_in),
                       what=f"a weight matrix with {n_in} columns (one per input of layer {k + 1})")
-        if W.shape[0] > MAX_UNITS:
-            raise r.error(path + ("weights",), f"more than {MAX_UNITS} neurons in a layer")
         b = lr.vector("bias", np.zeros(W.shape[0]), length=W.shape[0],
                       what=f"a bias vector of length {W.shape[0]} (one per neuron of layer {k + 1})")
         act = lr.field("activation")
@@ -92,16 +92,44 @@ def read(r: Reader, kind):
         layers.append(Layer(W, b, act, slope))
         n_in = W.shape[0]
     if len(d) != n_in:
-        raise r.error(("target",), f"expected a target of length {n_in} (the last layer has {n_in} "
+        raise r.error(tpath, f"expected a target of length {n_in} (the last layer has {n_in} "
                                    f"neurons), got length {len(d)}")
     loss, eta, update_bias, slope = r.values("loss", "learning_rate", "update_bias", "slope")
     last = layers[-1].activation
-    if loss == "bce" and last not in ("sigmoid",):
-        if np.any((d < 0) | (d > 1)):
-            raise r.error(("target",), "bce needs targets between 0 and 1")
+    if loss in ("bce", "cross_entropy") and last not in ("sigmoid", "softmax"):
+        raise r.error(("loss",), f"the {loss} loss takes the logarithm of the outputs, so they must lie between 0 "
+                                 f"and 1: use a sigmoid or softmax last layer (it is {last}), or loss half_sse / mse")
+    if loss == "bce" and np.any((d < 0) | (d > 1)):
+        raise r.error(tpath, "bce needs targets between 0 and 1")
     if loss == "cross_entropy" and np.any(d < 0):
-        raise r.error(("target",), "cross_entropy needs non-negative targets (a one-hot vector or probabilities)")
-    return Problem(x, d, layers, loss, eta, update_bias, slope)
+        raise r.error(tpath, "cross_entropy needs non-negative targets (a one-hot vector or probabilities)")
+    return training.finish_read(r, Problem(x, d, layers, loss, eta, update_bias, slope))
+
+
+def work(p: Problem):
+    """The size of the working (nnsolve.work): every layer's steps are shown, forward,
+    backward and update; the weights of a layer are in results twice (new, gradient)."""
+    if not isinstance(p, Problem):
+        return training.work(p)
+    from .. import work as W
+    L = len(p.layers)
+    steps = numbers = flops = results = shown = 0
+    tables = [(L, W.cell(0) + 3), (1, 3 * W.cell(len(p.x)))]
+    for lay in p.layers:
+        m, n = lay.W.shape
+        mn = m * n
+        steps += 12 + (mn if mn <= 16 else 0)
+        numbers += 10 * mn + 12 * m
+        flops += 8 * mn
+        results += 2 * mn + 3 * m
+        shown += 6 * W.step(m, n + 1) + 3 * W.step(mn, 2 * mn) + (mn if mn <= 16 else 0) * W.step(1, 2)
+        tables += [(mn if mn <= WEIGHT_ROWS else 0, 7), (m, 5), (1, W.cell(mn) + W.cell(m)), (1, W.cell(m))]
+    sizes = " → ".join([str(len(p.x))] + [str(lay.W.shape[0]) for lay in p.layers])
+    return W.Work(what=f"a network {sizes if L <= 6 else f'of {L:,} layers'} "
+                       f"({sum(lay.W.size for lay in p.layers):,} weights)",
+                  key=("layers",), shrink="use fewer or smaller layers",
+                  steps=steps, numbers=numbers, flops=flops, results=results + 2 * L + len(p.x),
+                  shown=shown, tables=tables)
 
 
 def _act(p: Problem, L: Layer) -> nn.Activation:
@@ -126,6 +154,8 @@ def forward(page, p: Problem, Ws, bs, x, after: bool = False):
 
 
 def solve(p: Problem, sheet) -> None:
+    if not isinstance(p, Problem):
+        return training.solve(p, sheet)
     nL = len(p.layers)
     a = p.slope
     loss_rec = nn.loss(p.loss)
@@ -157,7 +187,11 @@ def solve(p: Problem, sheet) -> None:
     y_out = ys[-1]
     d = fwd.sym("d", p.d)
     lossw = sheet.section("Loss")
-    loss = lossw.step(("loss",), "E", loss_rec.formula(d, y_out), f"Loss ({p.loss})", scalar=True)
+    loss = lossw.step(("loss",), "E", loss_rec.formula(d, y_out, nn.log_terms(acts[-1], vs[-1], y_out)),
+                      f"Loss ({p.loss})", scalar=True)
+    if loss_rec.probabilities and acts[-1].name in ("sigmoid", "softmax"):
+        lossw.text("The logarithms are computed from the net inputs $v$ (log-sum-exp, as PyTorch's "
+                   "cross-entropy does): exact even where $y_j$ rounds to 0 or 1.", "note")
 
     # ---- backward ---------------------------------------------------------------------
     back = sheet.section("Backward pass: local gradients")
@@ -229,10 +263,14 @@ def solve(p: Problem, sheet) -> None:
             newb = sheet.result(("bias", l), L.b)
         nW, nb, dWv, dbv = ops.value(newW), ops.value(newb), ops.value(dW), ops.value(db)
         gWv, gbv = ops.value(gW), ops.value(gb)
-        upd.table(["j", "i", r"\delta_j", r"y_i", r"\partial E / \partial w_{ji} = -\delta_j y_i",
-                   r"\Delta w_{ji}", r"w_{ji}", r"w_{ji}^{\text{new}}"],
-                  [[f"{j + 1}", dv[j], yv[i], gWv[j, i], dWv[j, i], L.W[j, i], nW[j, i]]
-                   for j in range(m) for i in range(n)], title=f"Layer {l}: weights")
+        if m * n <= WEIGHT_ROWS:
+            upd.table(["j", "i", r"\delta_j", r"y_i", r"\partial E / \partial w_{ji} = -\delta_j y_i",
+                       r"\Delta w_{ji}", r"w_{ji}", r"w_{ji}^{\text{new}}"],
+                      [[f"{j + 1}", f"{i + 1}", dv[j], yv[i], gWv[j, i], dWv[j, i], L.W[j, i], nW[j, i]]
+                       for j in range(m) for i in range(n)], title=f"Layer {l}: weights")
+        else:
+            upd.text(f"Layer {l} has {m * n:,} weights: a table of every one would not be read; the results "
+                     f"hold them all (weights[{l}], grad_weights[{l}]).", "note")
         upd.table(["j", r"\delta_j", r"\partial E / \partial b_{j} = -\delta_j", r"\Delta b_{j} = \eta \delta_j",
                    r"b_{j}", r"b_{j}^{\text{new}}"],
                   [[f"{j + 1}", dv[j], gbv[j], dbv[j], L.b[j], nb[j]] for j in range(m)], title=f"Layer {l}: biases")
@@ -241,12 +279,13 @@ def solve(p: Problem, sheet) -> None:
     if not p.update_bias:
         upd.text("update_bias is false: the biases keep their values.", "note")
 
-    _, ys_after = forward(sheet.silent, p, new_W, new_b, p.x, after=True)
+    vs_after, ys_after = forward(sheet.silent, p, new_W, new_b, p.x, after=True)
     after = sheet.section("Check: loss after the update")
     after.table(["layer", r"y^{\text{new}}"], [[l, yv] for l, yv in enumerate(ys_after[1:], start=1)],
                 title="Forward pass of the updated network (same input)")
     y_after = after.sym(r"y_{\text{new}}", ys_after[-1])
-    loss_after = after.step(("loss_after",), r"E_{\text{new}}", loss_rec.formula(d, y_after),
+    loss_after = after.step(("loss_after",), r"E_{\text{new}}",
+                            loss_rec.formula(d, y_after, nn.log_terms(acts[-1], vs_after[-1], y_after)),
                             "Loss after the update", scalar=True)
     change = ops.value(loss_after) - ops.value(loss)
     after.text(("The loss went down, as one step of gradient descent should for a small enough $\\eta$."

@@ -11,8 +11,7 @@ from ..given import Field, title
 SUMMARY = "Rosenblatt perceptron training: epochs of samples until no weight changes"
 
 HEADLINE = "Rosenblatt perceptron training"
-MAX_EPOCHS = 100_000
-MAX_PRESENTATIONS = 200_000
+MAX_EPOCHS = 100_000  # the work estimate (work below) bounds samples × epochs
 
 GIVEN = (
     title("My perceptron"),
@@ -22,6 +21,10 @@ GIVEN = (
     Field("learning_rate", "number", "learning rate", notation=r"\eta", default=1.0, positive=True, example=1),
     Field("activation", "choice", "step: y = 1 if v >= 0 else 0 | sign: y = 1 if v >= 0 else -1",
           choices=("step", "sign"), default="step", example="step"),
+    Field("strict", "boolean", "true: step/sign fire only for v > 0 (step(0) = 0, sign(0) = −1)", default=False,
+          example=False, template="comment"),
+    Field("update_bias", "boolean", "false keeps b fixed (a fixed threshold θ = −b)", default=True,
+          example=True, template="comment"),
     Field("max_epochs", "integer", "stop after this many epochs if not converged", default=100,
           minimum=1, maximum=MAX_EPOCHS, example=100),
     Field("samples", "list", "presented in this order every epoch; d is the desired output", flow=True,
@@ -42,6 +45,9 @@ class Problem:
     max_epochs: int
     X: np.ndarray
     d: np.ndarray
+    size_key: tuple = ("samples",)  # where the size of the training comes from (for messages)
+    strict: bool = False       # step/sign fire only for v > 0
+    update_bias: bool = True   # false: b stays fixed
 
 
 def read(r, kind):
@@ -60,10 +66,27 @@ def read(r, kind):
         s.finish()
         X.append(x)
         d.append(target)
-    if len(X) * max_epochs > MAX_PRESENTATIONS:
-        raise r.error(("max_epochs",), f"{len(X)} samples × {max_epochs} epochs is more than "
-                                       f"{MAX_PRESENTATIONS} presentations")
-    return Problem(w, b, eta, activation, max_epochs, np.array(X), np.array(d))
+    key = ("max_epochs",) if "max_epochs" in r.data else ("samples",)
+    strict, update_bias = r.values("strict", "update_bias")
+    return Problem(w, b, eta, activation, max_epochs, np.array(X), np.array(d), key, strict, update_bias)
+
+
+def work(p: Problem):
+    """The size of the working (nnsolve.work): every presentation of every epoch, at worst
+    (training may converge sooner), is five steps, a row of the table and a result."""
+    from .. import work as W
+    N, n = p.X.shape
+    E = p.max_epochs
+    P = N * E
+    c = W.cell(n)
+    return W.Work(
+        what=f"up to {P:,} presentations ({N:,} sample{'s' if N > 1 else ''} × {E:,} epoch{'s' if E > 1 else ''}) "
+             f"of {n} input{'s' if n > 1 else ''}",
+        key=p.size_key, shrink="use fewer samples or epochs (max_epochs), or fewer inputs",
+        steps=13 * P, numbers=6 * n * P, results=(n + 7) * P + n + 5,
+        detail=(E, N * (3 * W.step(1, 2 * n + 1) + W.step(n, 3 * n) + W.step(1, 2))),
+        shown=3 * W.SHOWN_STEP,
+        tables=[(P, 7 + 3 * c), (N, c + 2), (1, 2 * c + 2)])
 
 
 def separable_2d(X: np.ndarray, d: np.ndarray) -> bool:
@@ -119,23 +142,31 @@ def solve(p: Problem, sheet) -> None:
     n = len(p.w)
     N = len(p.X)
     intro = sheet.section("Problem")
+    fires = "v > 0" if p.strict else "v \\geq 0"
     intro.text(f"A single neuron with {n} inputs, activation "
-               + ("step: $y = 1$ if $v \\geq 0$, else $0$" if p.activation == "step"
-                  else "sign: $y = 1$ if $v \\geq 0$, else $-1$")
-               + f"; {N} training samples presented in order each epoch.")
+               + (f"step: $y = 1$ if ${fires}$, else $0$" if p.activation == "step"
+                  else f"sign: $y = 1$ if ${fires}$, else $-1$")
+               + f"; {N} training samples presented in order each epoch"
+               + ("; the bias is kept fixed (a fixed threshold $\\theta = -b$)." if not p.update_bias else "."))
     intro.table(["", "w", "b", r"\eta"], [["initial", p.w, p.b, p.eta]])
     intro.table(["sample", "x", "d"], [[k + 1, x, t] for k, (x, t) in enumerate(zip(p.X, p.d))])
     rules = sheet.section("Rules")
     rules.math(r"v = w^{\top} x + b", "net input")
     rules.math(r"y = \varphi(v)", "output")
     rules.math(r"e = d - y", "error")
-    rules.math(r"w \leftarrow w + \eta e x, \quad b \leftarrow b + \eta e", "update")
+    rules.math(r"w \leftarrow w + \eta e x, \quad b \leftarrow b + \eta e" if p.update_bias
+               else r"w \leftarrow w + \eta e x, \quad b \text{ fixed}", "update")
+    if p.strict:
+        rules.text("strict: the unit fires only for $v > 0$, so at $v = 0$ "
+                   + ("step gives $0$." if p.activation == "step" else "sign gives $-1$.")
+                   + " (The default, as PyTorch's heaviside with value 1 at 0, fires at $v = 0$.)", "note")
 
     fn = "\\operatorname{step}" if p.activation == "step" else "\\operatorname{sgn}"
     low = 0.0 if p.activation == "step" else -1.0
 
     def phi_np(a):
-        return np.where(np.asarray(a) >= 0, 1.0, low)
+        a = np.asarray(a)
+        return np.where(a > 0 if p.strict else a >= 0, 1.0, low)
 
     def present(page, epoch, k, weights, bias, x, d):
         """One presented sample, each formula stated once, on a shown or the silent page.
@@ -154,7 +185,10 @@ def solve(p: Problem, sheet) -> None:
             return v, y, e, sheet.result(h("weights"), weights), sheet.result(h("bias"), bias, scalar=True)
         eta = page.sym(r"\eta", p.eta)
         new_w = page.step(h("weights"), r"w_{\text{new}}", page.sym("w", weights) + eta * e * xs, components=False)
-        new_b = page.step(h("bias"), r"b_{\text{new}}", bs + eta * e, scalar=True)
+        if p.update_bias:
+            new_b = page.step(h("bias"), r"b_{\text{new}}", bs + eta * e, scalar=True)
+        else:
+            new_b = sheet.result(h("bias"), bias, scalar=True)
         return v, y, e, new_w, new_b
 
     def epoch_working(epoch, start):
@@ -191,8 +225,8 @@ def solve(p: Problem, sheet) -> None:
     table.table(["epoch", "sample", "x", "v", "y", "d", "e", r"\Delta w", r"w", "b"], rows)
     end = sheet.section("Result")
     if converged:
-        end.text(f"Converged after {epoch} epochs (epoch {epoch} changed no weight), "
-                 f"with {updates} weight updates.", "result")
+        end.text(f"Converged after {epoch} epochs (no sample of epoch {epoch} had $e \\neq 0$), "
+                 f"with {updates} updates (presentations with $e \\neq 0$).", "result")
     else:
         end.text(f"Not converged after {p.max_epochs} epochs ({updates} weight updates).", "warning")
         if n == 2 and not separable_2d(p.X, p.d):

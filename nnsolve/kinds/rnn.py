@@ -45,8 +45,7 @@ HIDDEN = ["tanh", "relu", "sigmoid", "linear"] + [n for n in nn.activation_names
                                                  if n not in ("tanh", "relu", "sigmoid", "linear")]
 OUTPUT = ["sigmoid", "softmax", "linear", "tanh"]
 LOSSES = ["bce", "cross_entropy", "half_sse", "mse"]
-MAX_STEPS = 100_000
-MAX_WORK = 20_000_000  # T · m · max(m, n, k): bounds memory and time
+MAX_STEPS = 100_000  # time steps (the work estimate, work below, bounds the rest)
 ALL_STEPS_SHOWN = 5  # sequences up to this long show every time step in the terminal
 SMALL = 4  # vectors/matrices with no dimension above this are shown in full in tables
 SUM_TERMS = 6  # sums over up to this many time steps are written out term by term
@@ -228,7 +227,10 @@ def _numeric_rows(values) -> np.ndarray | None:
             return None
     else:
         return None
-    arr = np.array(rows, dtype=float)
+    try:
+        arr = np.array(rows, dtype=float)
+    except OverflowError:  # a whole number beyond float64: the reader says where
+        return None
     return arr if np.isfinite(arr).all() else None
 
 
@@ -354,9 +356,6 @@ def read(r: Reader, kind: str) -> Problem:
     b = np.zeros(m) if b is None else b
     c = np.zeros(k) if c is None else c
     wr.finish()
-    if T * m * max(m, n, k) > MAX_WORK:
-        raise r.error(("inputs",) if tokens is None else ("tokens",),
-                      f"the problem is too large: T · m · max(m, n, k) = {T * m * max(m, n, k)} is more than {MAX_WORK}")
 
     h0 = np.zeros(m)
     ir = r.sub("initial", None, what=r.fields["initial"].what)
@@ -438,6 +437,44 @@ def read(r: Reader, kind: str) -> Problem:
                    loss, backward, eta, clip, truncate, negative_slope)
 
 
+def work(p: Problem):
+    """The size of the working (nnsolve.work): the forward pass, and with the backward
+    pass the per-step parts of every gradient (grad_W_by_step: T matrices m × m), the
+    Jacobian products and their spectral norms (T singular value decompositions of m × m)."""
+    from .. import work as W
+    T, m, n, k = p.T, p.m, p.n, p.k
+    outs = T if p.output == "every" else 1
+    small = max(m, n, k) <= SMALL
+    worked = T if T <= FULL_WORKING else 2 * EDGE
+    fwd_step = W.step(m, m * (n + m + 1) if m <= SMALL else 0) + W.step(m, m) \
+        + (outs / T) * (W.step(k, k * (m + 1)) + W.step(k, k) + W.step(1, 2 * k))
+    steps = T * 4 + outs * 4
+    numbers = T * (2 * m + 2 * k)
+    flops = 2 * T * m * (n + m) + 2 * outs * k * m
+    results = T * m + outs * k + 1
+    tables = [(T, W.cell(n) + 2), (1, 6 * 3), ((T, 2 * W.cell(m) + 2 * W.cell(k) + 2) if small else (T, 4))]
+    detail = (worked if T > ALL_STEPS_SHOWN else 0, fwd_step)
+    shown = 0 if T > ALL_STEPS_SHOWN else T * fwd_step
+    if p.backward:
+        span = T if p.truncate is None else p.truncate
+        steps += span * 8 + 20
+        numbers += 3 * T * (m * n + m * m + k * m) + T * m * m  # the parts, and the Jacobian products
+        flops += 6 * span * (m * n + m * m + k * m) + T * m ** 3 + 10 * T * m ** 3  # products; their norms
+        results += T * m + T * m * m + 2 * (m * n + m * m + m + k * m + k) + 2 * T + 4
+        bwd_step = 2 * W.step(m, 2 * m * (m + 1) if m <= SMALL else 0) + 3 * W.step(m * max(m, n, k), 2 * m * m) \
+            + (outs / T) * W.step(k, 3 * k)
+        detail = (detail[0] * 2 if T > ALL_STEPS_SHOWN else 0, (detail[1] + bwd_step) / 2)
+        shown += (0 if T > ALL_STEPS_SHOWN else T * bwd_step) + 8 * W.step(m * max(m, n, k), 0)
+        cells = (2 * W.cell(m) + 2 * W.cell(k) + 3 * W.cell(m * max(m, n, k))) if small else 6
+        tables += [(T, cells + 1), (T, 3), (5, 2 * W.cell(m * max(m, n, k)))]
+    seq = "tokens" if p.tokens is not None else "inputs"
+    return W.Work(what=f"{'BPTT' if p.backward else 'an RNN forward pass'} over T = {T:,} time steps with "
+                       f"n = {n:,} inputs, m = {m:,} hidden units and k = {k:,} outputs",
+                  key=(seq,), shrink="use fewer time steps, inputs, hidden units or outputs",
+                  steps=steps, numbers=numbers, flops=flops, results=results, detail=detail,
+                  shown=shown + 10 * W.SHOWN_STEP, tables=tables)
+
+
 # -- formulas, stated once ------------------------------------------------------------------
 #
 # Each formula below is written once with the operations of nnsolve.ops and handed to a page
@@ -478,9 +515,10 @@ def _fprime(act, a, h):
     return O.prime(act, a, h)
 
 
-def _loss(rec, yh, y):
-    # inside Σ_j the products are of components: written y ln ŷ, not y ⊙ ln ŷ
-    return rec.formula(y, yh)
+def _loss(rec, yh, y, g=None, o=None):
+    # inside Σ_j the products are of components: written y ln ŷ, not y ⊙ ln ŷ; the logarithms
+    # of a sigmoid or softmax output from its net input o (exact where ŷ rounds to 0 or 1)
+    return rec.formula(y, yh, nn.log_terms(g, o, yh) if o is not None else None)
 
 
 @dataclass
@@ -528,7 +566,7 @@ def _forward(p: Problem, net: Net, page_for) -> Fwd:
         Os[t - 1], Y[t - 1] = O.value(o), O.value(yh)
         if p.targets is not None:
             y = page.sym(f"y_{{{t}}}", p.targets[0 if last_only else t - 1])
-            L[t - 1] = O.value(page.step(None, f"L_{{{t}}}", _loss(rec, yh, y), f"Loss ({rec.title})",
+            L[t - 1] = O.value(page.step(None, f"L_{{{t}}}", _loss(rec, yh, y, g, o), f"Loss ({rec.title})",
                                          scalar=True))
     loss = math.fsum(L) if p.targets is not None else None
     return Fwd(A, H, Os, Y, L, loss)
@@ -732,8 +770,8 @@ def solve(p: Problem, w) -> None:
     _parts_table(p, w, bw, small)
     grads = _totals(p, w, bw)
     jn, jlog = _vanishing(p, w, fw, start)
-    w.result(("jacobian_norms",), jn)
-    w.result(("jacobian_log10_norms",), jlog)
+    w.result(("jacobian_norms",), jn, finite=False)  # beyond float64 is ∞ here; its log10 stays finite
+    w.result(("jacobian_log10_norms",), jlog, finite=False)  # −∞: the product is exactly 0
     if p.truncate is not None:
         w.result(("truncate_start",), start, exact=True)
         _truncation_compare(p, w, fw, net, bw)

@@ -10,7 +10,7 @@ catalogue and the README's table all read it; adding an activation is adding one
 from __future__ import annotations
 
 from .activations import ACTIVATIONS, Activation, activation, activation_names
-from .losses import LOSSES, Loss, loss, loss_names
+from .losses import LOSSES, Loss, log_terms, loss, loss_names
 
 __all__ = ["ACTIVATIONS", "Activation", "activation", "activation_names",
            "LOSSES", "Loss", "loss", "loss_names"]

@@ -32,7 +32,7 @@ class Loss:
     title: str                # in words: "half the sum of squared errors"
     summary: str
     rule: Callable            # (d, y, j) -> LaTeX of the loss, d and y the component symbols
-    formula: Callable         # (d, y) -> L, with ops
+    formula: Callable         # (d, y, logs=None) -> L, with ops; logs: (ln y, ln(1 − y)) from the logits
     grad: Callable            # (d, y) -> ∂L/∂y
     neg_grad: Callable        # (d, y) -> −∂L/∂y, as the notes write it
     neg_grad_tex: str         # LaTeX of −∂E/∂y_j in d_j, y_j
@@ -45,6 +45,43 @@ class Loss:
 LOSSES: dict[str, Loss] = {}
 
 
+def _ln(x, logs, i):
+    """ln x: from the logits when the kind gives them (``logs``: (ln y, ln(1 − y)), see
+    :func:`log_terms`), else of x itself."""
+    return logs[i] if logs is not None else ops.log(x)
+
+
+def _lse(z, axis=None):
+    """ln Σ e^z without overflow."""
+    top = np.max(z, axis=axis, keepdims=True)
+    out = top + np.log(np.sum(np.exp(z - top), axis=axis, keepdims=True))
+    return out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
+
+
+def log_terms(act, v, y):
+    """(ln y, ln(1 − y)) of an output y = f(v), as formula nodes ln(y), ln(1 − y) (arrays
+    on a silent page) valued from the logits v in the log domain, as PyTorch's
+    cross_entropy and binary_cross_entropy_with_logits do: for the sigmoid
+    ln σ(a v) = −softplus(−a v), ln(1 − σ(a v)) = −softplus(a v); for the softmax
+    ln y_j = v_j − ln Σ_k e^{v_k}. Exact where y rounds to 0 or 1 in float64 (a loss of
+    2000 from the logits [1000, −1000] with target [0, 1], not ∞). None for another f."""
+    if act is None or act.name not in ("sigmoid", "softmax"):
+        return None
+    z = np.asarray(ops.value(v), dtype=float)
+    if act.name == "sigmoid":
+        z = act.params.get("a", 1.0) * z
+        ln_y, ln_1my = -np.logaddexp(0.0, -z), -np.logaddexp(0.0, z)
+    else:
+        total = _lse(z)
+        ln_y = z - total
+        with np.errstate(divide="ignore"):
+            ln_1my = np.log1p(-np.exp(ln_y))
+        j = int(np.argmax(z))
+        if z.size > 1 and ln_y[j] > -0.7:  # y_j above ½: 1 − y_j is the sum of the others
+            ln_1my[j] = _lse(np.delete(z, j)) - total
+    return ops.log_exact(y, ln_y), ops.log_exact(1 - y, ln_1my)
+
+
 def _add(l: Loss) -> None:
     LOSSES[l.name] = l
 
@@ -52,20 +89,20 @@ def _add(l: Loss) -> None:
 _add(Loss(
     "half_sse", "half the sum of squared errors", "½ Σ_j (d_j − y_j)²",
     rule=lambda d, y, j="j": rf"\frac{{1}}{{2}} \sum_{{{j}}} ({d} - {y})^{{2}}",
-    formula=lambda d, y: ops.const(0.5, r"\frac{1}{2}", like=y) * _sum((d - y) ** 2, y),
+    formula=lambda d, y, logs=None: ops.const(0.5, r"\frac{1}{2}", like=y) * _sum((d - y) ** 2, y),
     grad=lambda d, y: y - d, neg_grad=lambda d, y: d - y, neg_grad_tex=r"d_{j} - y_{j} = e_{j}",
     canonical="linear", sympy="(d - y)**2/2"))
 _add(Loss(
     "mse", "mean squared error", "(1/k) Σ_j (d_j − y_j)²",
     rule=lambda d, y, j="j": rf"\frac{{1}}{{k}} \sum_{{{j}}} ({d} - {y})^{{2}}",
-    formula=lambda d, y: (d - y) ** 2 if _k(y) == 1 else ops.mean((d - y) ** 2),
+    formula=lambda d, y, logs=None: (d - y) ** 2 if _k(y) == 1 else ops.mean((d - y) ** 2),
     grad=lambda d, y: ops.const(2.0 / _k(y), rf"\frac{{2}}{{{_k(y)}}}", like=y) * (y - d),
     neg_grad=lambda d, y: ops.const(2.0 / _k(y), rf"\frac{{2}}{{{_k(y)}}}", like=y) * (d - y),
     neg_grad_tex=r"\frac{2}{k} (d_{j} - y_{j})", canonical=None, sympy="(d - y)**2"))
 _add(Loss(
     "bce", "binary cross-entropy", "−Σ_j [d_j ln y_j + (1 − d_j) ln(1 − y_j)]",
     rule=lambda d, y, j="j": rf"-\sum_{{{j}}} \left[ {d} \ln {y} + (1 - {d}) \ln (1 - {y}) \right]",
-    formula=lambda d, y: -_sum(d * ops.log(y) + (1 - d) * ops.log(1 - y), y),
+    formula=lambda d, y, logs=None: -_sum(d * _ln(y, logs, 0) + (1 - d) * _ln(1 - y, logs, 1), y),
     grad=lambda d, y: (y - d) / ops.times(y, 1 - y, _k(y)),
     neg_grad=lambda d, y: d / y - (1 - d) / (1 - y),
     neg_grad_tex=r"\frac{d_{j}}{y_{j}} - \frac{1 - d_{j}}{1 - y_{j}}", canonical="sigmoid", probabilities=True,
@@ -73,7 +110,7 @@ _add(Loss(
 _add(Loss(
     "cross_entropy", "cross-entropy", "−Σ_j d_j ln y_j",
     rule=lambda d, y, j="j": rf"-\sum_{{{j}}} {d} \ln {y}",
-    formula=lambda d, y: -_sum(d * ops.log(y), y),
+    formula=lambda d, y, logs=None: -_sum(d * _ln(y, logs, 0), y),
     grad=lambda d, y: -(d / y), neg_grad=lambda d, y: d / y, neg_grad_tex=r"\frac{d_{j}}{y_{j}}",
     canonical="softmax", probabilities=True, sympy="-d*log(y)", aliases=("ce",)))
 

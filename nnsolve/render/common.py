@@ -10,6 +10,21 @@ from ..working import Section, Step
 from .formula import FormulaPrinter
 
 MAX_COMPONENT_LINES = 4  # a vector step shows one line per component up to this size
+CELL_NUMBERS = 64  # a step's value or a table cell with more numbers is written as its shape
+
+
+def shape_text(shape) -> str:
+    return f"({'×'.join(map(str, shape))} values)"
+
+
+def cell(c):
+    """A table cell as every renderer writes it: an array of more than CELL_NUMBERS numbers
+    by its shape (nobody reads a thousand numbers in a cell; the results hold them)."""
+    if isinstance(c, np.ndarray) and c.dtype != object and c.size > CELL_NUMBERS:
+        return shape_text(c.shape)
+    if isinstance(c, list) and len(c) > CELL_NUMBERS:
+        return shape_text(np.shape(c))
+    return c
 
 
 @dataclass
@@ -35,7 +50,7 @@ def step_lines(step: Step, printer: FormulaPrinter) -> StepLines:
         forms = []  # too large to write out: the value (or a table) says it
     else:
         forms = printer.chain(e, substitute=step.substitute)
-    return StepLines(printer.symbolic(e), forms, printer.value(e) if size <= 64 else f"({'×'.join(map(str, shape))} values)", comps)
+    return StepLines(printer.symbolic(e), forms, printer.value(e) if size <= CELL_NUMBERS else shape_text(shape), comps)
 
 
 def visible_sections(sections: list[Section], full: bool, head: int = 3, most: int = 5):

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 
 from ..notation import to_unicode
 from ..numfmt import to_json
 from ..working import Math, Step, Table, Text, Working
-from .common import fmt_for, step_lines, table_rows, visible_sections
+from .common import cell, fmt_for, step_lines, table_rows, visible_sections
 from .formula import FormulaPrinter
 
 
@@ -27,6 +28,7 @@ def _clean(v):
 def _cell(c):
     if isinstance(c, float) or type(c) is int:
         return c
+    c = cell(c)
     if isinstance(c, str):
         return to_unicode(c)
     return to_json(c)
@@ -82,9 +84,15 @@ def working_dict(w: Working, full: bool = True) -> dict:
     return {"kind": w.kind, "title": w.title, "results": to_json(w.results), "sections": sections}
 
 
+# Characters a terminal may act on, or that hide or reorder text (C1 controls, zero-width
+# and bidirectional marks): JSON writes them as \\u escapes (the same text, readable).
+_HIDDEN = re.compile("[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+
+
 def render(w: Working, full: bool = False) -> str:
     data = working_dict(w, full)
     try:
-        return json.dumps(data, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False)
     except ValueError:  # a NaN or infinity somewhere (an overflowing problem): write null
-        return json.dumps(_clean(data), ensure_ascii=False)
+        text = json.dumps(_clean(data), ensure_ascii=False)
+    return _HIDDEN.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)

@@ -15,9 +15,10 @@ import re
 
 import numpy as np
 
+from ..errors import visible
 from ..numfmt import NumberFormat
 from ..working import Math, Step, Table, Text, Working
-from .common import StepLines, fmt_for, step_lines, visible_sections
+from .common import StepLines, cell, fmt_for, step_lines, visible_sections
 from .formula import FormulaPrinter
 
 # A chain longer than this (LaTeX characters) is written one form per line.
@@ -30,8 +31,9 @@ _ESCAPE = re.compile(r"([\\`*\[\]<~|$#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|&(?=#
 
 
 def _escape_text(text: str) -> str:
-    """Plain text (no math) made literal for Markdown."""
-    text = _ESCAPE.sub(r"\\\1", text)
+    """Plain text (no math) made literal for Markdown; control characters of the problem
+    file (a terminal escape sequence in a title) shown escaped."""
+    text = _ESCAPE.sub(r"\\\1", visible(text, keep_newlines=True))
     # A line that would start a list, quote or heading, or an ordered list item.
     text = re.sub(r"(?m)^(\s*)([-+=>])", r"\1\\\2", text)
     text = re.sub(r"(?m)^(\s*\d+)([.)])(?=\s|$)", r"\1\\\2", text)
@@ -72,6 +74,7 @@ def portable(tex: str, in_table: bool = False) -> str:
 
 def inline(text: str, in_table: bool = False) -> str:
     """Text with $…$ inline math: the text escaped, the math kept (trimmed, one line)."""
+    text = visible(text, keep_newlines=True)
     out, pos = [], 0
     for m in _INLINE_MATH.finditer(text):
         out.append(_escape_text(text[pos:m.start()]))
@@ -190,6 +193,7 @@ def _header(c) -> str:
 
 
 def _cell(c, fmt: NumberFormat) -> str:
+    c = cell(c)
     if c is None:
         return ""
     if isinstance(c, str):

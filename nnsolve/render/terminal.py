@@ -9,10 +9,11 @@ from rich.rule import Rule
 from rich.table import Table as RichTable
 from rich.text import Text as RichText
 
+from ..errors import visible
 from ..notation import to_unicode
 from ..numfmt import NumberFormat
 from ..working import Math, Step, Table, Text, Working
-from .common import fmt_for, step_lines, table_rows, visible_sections
+from .common import cell, fmt_for, step_lines, table_rows, visible_sections
 from .formula import FormulaPrinter
 
 
@@ -20,13 +21,15 @@ _STYLE = {"note": "italic yellow", "warning": "bold red", "result": "bold green"
 
 
 def inline(text: str) -> str:
-    """Text with $…$ inline math: the math turned into Unicode."""
-    return re.sub(r"\$([^$]+)\$", lambda m: to_unicode(m.group(1)), text)
+    """Text with $…$ inline math: the math turned into Unicode; control characters of the
+    problem file (a terminal escape sequence in a title) shown escaped, never sent."""
+    return visible(re.sub(r"\$([^$]+)\$", lambda m: to_unicode(m.group(1)), text), keep_newlines=True)
 
 
 def _cell(c, fmt: NumberFormat) -> str:
+    c = cell(c)
     if isinstance(c, str):
-        return inline(c) if "$" in c else to_unicode(c) if "\\" in c or "_" in c else c
+        return inline(c) if "$" in c else visible(to_unicode(c) if "\\" in c or "_" in c else c)
     if c is None:
         return ""
     return fmt.value(c)
@@ -62,8 +65,8 @@ def _step(b: Step, printer: FormulaPrinter) -> list:
 
 def _table(b: Table, fmt: NumberFormat, full: bool) -> list:
     t = RichTable(title=inline(b.title) if b.title else None, title_justify="left", header_style="bold")
-    for c in b.columns:
-        t.add_column(to_unicode(c), justify="right")
+    for c in b.columns:  # a narrow column wraps its numbers (fold), never cuts digits off (…)
+        t.add_column(visible(to_unicode(c)), justify="right", overflow="fold")
     head, tail, omitted = table_rows(b.rows, full)
     for r in head:
         t.add_row(*[_cell(c, fmt) for c in r])
@@ -84,7 +87,7 @@ def renderables(w: Working, full: bool = False) -> list:
     fmt = fmt_for("unicode", w.precision)
     printer = FormulaPrinter(fmt)
     out: list = []
-    heading = f"nnsolve · {w.kind}" + (f" — {w.title}" if w.title else "")
+    heading = visible(f"nnsolve · {w.kind}" + (f" — {w.title}" if w.title else ""))
     out.append(Rule(RichText(heading, style="bold"), style="blue"))
     for s, skipped in visible_sections(w.sections, full):
         if skipped:
