@@ -251,6 +251,75 @@ def optimizer_path(problem, working, plt):
     return "trajectory.svg", fig
 
 
+# -- graph: the computation graph, forward values and gradients --------------------------------
+
+@picture("graph")
+def computation_graph(problem, working, plt):
+    from .kinds.graph import describe, forward_values, local_derivatives
+    p = problem.problem
+    if len(p.nodes) > 20:
+        return None
+    vals = forward_values(p)
+    prec = min(working.precision, 4)
+    depth = {}
+    for v in p.variables:
+        depth[("var", v)] = 0
+    for i, n in enumerate(p.nodes):
+        depth[("node", i)] = 1 + max((depth.get(o, 0) for o in n.args if o[0] in ("var", "node")), default=0)
+    for v in p.variables:  # a variable stands just before the first node that uses it
+        users = [depth[("node", i)] for i, n in enumerate(p.nodes) if ("var", v) in n.args]
+        if users:
+            depth[("var", v)] = min(users) - 1
+    columns: dict = {}
+    for key, d in depth.items():
+        columns.setdefault(d, []).append(key)
+    pos = {}
+    for d, keys in columns.items():
+        for j, key in enumerate(keys):
+            pos[key] = (3.0 * d, (len(keys) - 1) / 2 - 1.5 * j)
+    node_grad = {("node", i): nd["grad"] for i, nd in enumerate(working.results["nodes"])}
+    var_grad = working.results["gradients"]
+    width = 3.0 * max(columns) + 2
+    height = 1.5 * max(len(k) for k in columns.values()) + 1.5
+    fig, ax = plt.subplots(figsize=(max(5.5, 1.3 * width), max(3.0, 1.1 * height)))
+    ax.set_axis_off()
+    for i, n in enumerate(p.nodes):
+        derivs = local_derivatives(p, i, {**vals, ("node", i): vals[("node", i)]})
+        for o, dv in derivs.items():
+            (x0, y0), (x1, y1) = pos[o], pos[("node", i)]
+            ax.annotate("", xy=(x1 - 0.75, y1), xytext=(x0 + 0.75, y0),
+                        arrowprops=dict(arrowstyle="->", color="0.5", lw=1))
+            ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.12, f"∂{n.name}/∂{o[1] if o[0] == 'var' else p.nodes[o[1]].name}"
+                    f" = {_num(float(ops_value(dv)), prec)}", ha="center", va="bottom", fontsize=7, color="#1f4e79",
+                    bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.85))
+    for key, (x, y) in pos.items():
+        if key[0] == "var":
+            name = key[1]
+            lines = [f"{name} = {_num(float(vals[key]), prec)}"]
+            if name in var_grad:
+                lines.append(f"∂{p.nodes[-1].name if p.nodes else 'a'}/∂{name} = {_num(float(var_grad[name]), prec)}")
+            fc = "#f2f2f2"
+        else:
+            n = p.nodes[key[1]]
+            lines = [f"{n.name} = {describe(p, n)}", f"= {_num(float(vals[key]), prec)}",
+                     f"grad {_num(float(node_grad[key]), prec)}"]
+            fc = "#dbe9f6"
+        ax.text(x, y, "\n".join(lines), ha="center", va="center", fontsize=8,
+                bbox=dict(boxstyle="round,pad=0.35", fc=fc, ec="0.3"))
+    xs = [x for x, _ in pos.values()]
+    ys = [y for _, y in pos.values()]
+    ax.set_xlim(min(xs) - 1.2, max(xs) + 1.2)
+    ax.set_ylim(min(ys) - 1.0, max(ys) + 1.0)
+    ax.set_title("The computation graph: forward values in the nodes, local derivatives on the edges, "
+                 "∂output/∂node as grad", fontsize=9)
+    return "graph.svg", fig
+
+
+def ops_value(x):
+    from .ops import value
+    return value(x)
+
+
 # -- training: the loss per epoch -------------------------------------------------------
 
 @picture("delta_rule", "mlp")

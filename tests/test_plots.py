@@ -96,3 +96,10 @@ def test_delta_rule_loss_per_epoch(run_cli, tmp_path):
     text = svg_texts(run_plots(run_cli, tmp_path, "delta_rule_widrow_hoff_published") / "loss_per_epoch.svg")
     for v in errors:
         assert f"{v:.4g}".replace("-", "−") in text
+
+
+def test_computation_graph(run_cli, tmp_path):
+    text = svg_texts(run_plots(run_cli, tmp_path, "graph_seed_relu") / "graph.svg")
+    # seed 003: a = relu(w·x + b) at x = 3, w = 2, b = 1: u = 6, v = 7, a = 7; ∂a/∂w = x = 3, ∂a/∂b = 1
+    for piece in ("u = w * x", "= 6", "= 7", "∂u/∂w = 3", "∂a/∂w = 3", "∂a/∂b = 1"):
+        assert piece in text, piece
