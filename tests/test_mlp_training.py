@@ -150,3 +150,13 @@ def test_bad_training_keys(run_cli, write, tail, line, key):
     assert code == 2, out
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
     assert f":{line}:" in err and key in err, err
+
+
+def test_batch_mode_with_one_sample_is_online_mode():
+    """An identity (classical.md): with one sample, a batch is that sample."""
+    one = {**LINEAR, "samples": LINEAR["samples"][:1]}
+    a = results(one, mode="online", epochs=3)
+    b = results(one, mode="batch", epochs=3)
+    c = results(one, mode="minibatch", batch_size=1, epochs=3)
+    assert a["final_weights"] == b["final_weights"] == c["final_weights"]
+    assert a["epoch_loss"] == b["epoch_loss"] == c["epoch_loss"]
