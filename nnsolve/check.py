@@ -296,6 +296,7 @@ class Solver:
         self.problem = Problem(self.base)
         self._cache: dict = {}
         self._slips = None
+        self.slip_cache: dict = {}  # (slip, the given values it depends on) -> its working
         self.exact = self.solve()
         self.results = self.exact.results
         self.paths = result_paths(self.results)
@@ -569,11 +570,27 @@ def _diagnose(solver: Solver, wrong: list, answers: list, given: dict, tol: Tole
                 pass
     steps = {solver.step_path(a.path) for a, _ in wrong}
     wanted = None if None in steps else steps  # the wrong answers' steps: the solve may stop there
-    for s in solver.slips():
-        try:
-            w = solver.solve(given=given, problem=s.problem, swap=s.swap, prime_of_v=s.prime_of_v, wanted=wanted)
-        except (InputError, FloatingPointError, ValueError, ZeroDivisionError):
-            continue  # the slip makes no valid problem (e.g. a negative learning rate)
+    # A solve that stops at the last wrong step depends only on the values given before it:
+    # scripts of one class share most of those, so each (slip, those values) is solved once.
+    key = None
+    if wanted is not None:
+        last = max(solver.position(p) for p in steps)
+        key = (frozenset(steps), tuple(sorted(((k, np.asarray(v, float).tobytes()) for k, v in given.items()
+                                               if solver.position(k) < last), key=repr)))
+    for n, s in enumerate(solver.slips()):
+        cached = solver.slip_cache.get((n, key), False) if key is not None else False
+        if cached is False:
+            try:
+                w = solver.solve(given=given, problem=s.problem, swap=s.swap, prime_of_v=s.prime_of_v,
+                                 wanted=wanted)
+            except (InputError, FloatingPointError, ValueError, ZeroDivisionError, ArithmeticError):
+                w = None  # the slip makes no valid problem (e.g. a negative learning rate)
+            if key is not None:
+                solver.slip_cache[(n, key)] = w
+        else:
+            w = cached
+        if w is None:
+            continue
         hits = [(a, item, v) for a, item in wrong for v in (_computed(w, a.path),) if close(a, v)]
         if not hits:
             continue
