@@ -49,6 +49,17 @@ def read_samples(r, n: int, *, need_d: str | None = None):
     return np.array(X, dtype=float), np.array(d, dtype=float)
 
 
+def presentations_work(p, **sizes):
+    """The work estimate (nnsolve.work.Work) of a training over samples × epochs: the
+    description and how to shrink it are common; ``sizes`` are the kind's own counts."""
+    from .. import work as W
+    N, n = p.X.shape
+    E, P = p.epochs, p.X.shape[0] * p.epochs
+    return W.Work(what=f"{P:,} presentations ({N:,} sample{'s' if N > 1 else ''} × {E:,} epoch{'s' if E > 1 else ''}) "
+                       f"of {n} input{'s' if n > 1 else ''}",
+                  key=p.size_key, shrink="use fewer samples or epochs, or fewer inputs", **sizes)
+
+
 def check_presentations(r, N: int, epochs: int) -> None:
     if N * epochs > MAX_PRESENTATIONS:
         raise r.error(("epochs",), f"{N} samples × {epochs} epochs is more than {MAX_PRESENTATIONS} "

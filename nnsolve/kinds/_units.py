@@ -38,44 +38,37 @@ def _kink_derivative(v, kinks, inside=None):
     return out
 
 
-def step(strict: bool = False) -> Activation:
-    """McCulloch–Pitts: y = 1 if v ≥ 0 else 0 (``strict``: only v > 0 fires)."""
-    if strict:
-        value = lambda v: np.where(_arr(v) > 0, 1.0, 0.0)
-        definition = r"\begin{cases} 1 & v > 0 \\ 0 & v \leq 0 \end{cases}"
-    else:
-        value = lambda v: np.where(_arr(v) >= 0, 1.0, 0.0)
-        definition = r"\begin{cases} 1 & v \geq 0 \\ 0 & v < 0 \end{cases}"
+def _threshold(name: str, low: float, strict: bool, summary: str, tex: str, sympy: tuple, aliases: tuple,
+               make) -> Activation:
+    """A threshold unit: y = 1 if v ≥ 0 (``strict``: v > 0) else ``low``; derivative 0,
+    undefined at the jump."""
+    fires = (lambda v: _arr(v) > 0) if strict else (lambda v: _arr(v) >= 0)
+    lo = f"{low:g}"
+    definition = (rf"\begin{{cases}} 1 & v > 0 \\ {lo} & v \leq 0 \end{{cases}}" if strict else
+                  rf"\begin{{cases}} 1 & v \geq 0 \\ {lo} & v < 0 \end{{cases}}")
     derivative = lambda v: _kink_derivative(v, (0.0,))
     return Activation(
-        "step", "threshold (Heaviside) unit: 1 if v ≥ 0 else 0; derivative 0, undefined at 0",
-        r"\operatorname{step}", definition,
+        name, summary, tex, definition,
         r"\begin{cases} 0 & v \neq 0 \\ \text{undefined} & v = 0 \end{cases}",
-        value=value, derivative=derivative,
-        prime=lambda v, y: ops.func(r"\operatorname{step}'", derivative, v),
-        sympy="Heaviside(x, 0)" if strict else "Heaviside(x, 1)", range=(0.0, 1.0), max_slope=None,
-        aliases=("threshold", "heaviside", "hardlim"), params={"strict": strict},
-        bind=lambda strict=False: step(strict))
+        value=lambda v: np.where(fires(v), 1.0, low), derivative=derivative,
+        prime=lambda v, y: ops.func(tex + "'", derivative, v),
+        sympy=sympy[1] if strict else sympy[0], range=(low, 1.0), max_slope=None,
+        aliases=aliases, params={"strict": strict}, bind=lambda strict=False: make(strict))
+
+
+def step(strict: bool = False) -> Activation:
+    """McCulloch–Pitts: y = 1 if v ≥ 0 else 0 (``strict``: only v > 0 fires)."""
+    return _threshold("step", 0.0, strict, "threshold (Heaviside) unit: 1 if v ≥ 0 else 0; derivative 0, "
+                      "undefined at 0", r"\operatorname{step}", ("Heaviside(x, 1)", "Heaviside(x, 0)"),
+                      ("threshold", "heaviside", "hardlim"), step)
 
 
 def sign(strict: bool = False) -> Activation:
     """y = 1 if v ≥ 0 else −1 (``strict``: only v > 0 gives 1)."""
-    if strict:
-        value = lambda v: np.where(_arr(v) > 0, 1.0, -1.0)
-        definition = r"\begin{cases} 1 & v > 0 \\ -1 & v \leq 0 \end{cases}"
-    else:
-        value = lambda v: np.where(_arr(v) >= 0, 1.0, -1.0)
-        definition = r"\begin{cases} 1 & v \geq 0 \\ -1 & v < 0 \end{cases}"
-    derivative = lambda v: _kink_derivative(v, (0.0,))
-    return Activation(
-        "sign", "bipolar threshold unit: 1 if v ≥ 0 else −1; derivative 0, undefined at 0",
-        r"\operatorname{sgn}", definition,
-        r"\begin{cases} 0 & v \neq 0 \\ \text{undefined} & v = 0 \end{cases}",
-        value=value, derivative=derivative,
-        prime=lambda v, y: ops.func(r"\operatorname{sgn}'", derivative, v),
-        sympy="Piecewise((1, x > 0), (-1, True))" if strict else "Piecewise((1, x >= 0), (-1, True))",
-        range=(-1.0, 1.0), max_slope=None, aliases=("signum", "sgn", "bipolar", "hardlims"),
-        params={"strict": strict}, bind=lambda strict=False: sign(strict))
+    return _threshold("sign", -1.0, strict, "bipolar threshold unit: 1 if v ≥ 0 else −1; derivative 0, "
+                      "undefined at 0", r"\operatorname{sgn}",
+                      ("Piecewise((1, x >= 0), (-1, True))", "Piecewise((1, x > 0), (-1, True))"),
+                      ("signum", "sgn", "bipolar", "hardlims"), sign)
 
 
 def _pwl(v):

@@ -17,8 +17,8 @@ import numpy as np
 
 from .. import nn, ops
 from ..given import Field, title
-from ._classical import (FULL_PRESENTATIONS, MAX_EPOCHS, check_presentations, read_samples, read_weights,
-                         samples_field)
+from ._classical import (FULL_PRESENTATIONS, MAX_EPOCHS, check_presentations, presentations_work,
+                         read_samples, read_weights, samples_field)
 
 SUMMARY = "Widrow–Hoff / LMS (Adaline) and the delta rule for a sigmoid or tanh unit, online or batch"
 HEADLINE = "error-correction learning: the Widrow–Hoff (LMS) rule and the delta rule"
@@ -83,10 +83,8 @@ def work(p: Problem):
     P = N * E
     c = W.cell(n)
     shown = min(N, FULL_PRESENTATIONS)
-    return W.Work(
-        what=f"{P:,} presentations ({N:,} sample{'s' if N > 1 else ''} × {E:,} epoch{'s' if E > 1 else ''}) "
-             f"of {n} input{'s' if n > 1 else ''}",
-        key=p.size_key, shrink="use fewer samples or epochs, or fewer inputs",
+    return presentations_work(
+        p,
         steps=12 * P + E, numbers=8 * n * P, results=(2 * n + 8) * P + E + n + 1,
         detail=(E, shown * (W.step(1, 2 * n + 1) + 6 * W.step(1, 3) + 2 * W.step(n, 2 * n + 2))
                 + N * (8 + 3 * c) * W.CELL["terminal"]),

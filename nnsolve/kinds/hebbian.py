@@ -16,8 +16,8 @@ import numpy as np
 from .. import ops
 from ..given import Field, title
 from . import _units
-from ._classical import (FULL_PRESENTATIONS, MAX_EPOCHS, check_presentations, logic_function, read_samples,
-                         read_weights, samples_field)
+from ._classical import (FULL_PRESENTATIONS, MAX_EPOCHS, check_presentations, logic_function,
+                         presentations_work, read_samples, read_weights, samples_field)
 
 SUMMARY = "Hebb's rule: Fausett's Hebb net (Δw = η d x), plain Hebb (Δw = η y x) and Oja's rule"
 HEADLINE = "Hebbian learning: the Hebb net, plain Hebb and Oja's rule"
@@ -89,10 +89,8 @@ def work(p: Problem):
     P = N * E
     c = W.cell(n)
     shown = min(N, FULL_PRESENTATIONS)
-    return W.Work(
-        what=f"{P:,} presentations ({N:,} sample{'s' if N > 1 else ''} × {E:,} epoch{'s' if E > 1 else ''}) "
-             f"of {n} input{'s' if n > 1 else ''}",
-        key=p.size_key, shrink="use fewer samples or epochs, or fewer inputs",
+    return presentations_work(
+        p,
         steps=8 * P + 2 * N, numbers=6 * n * P, results=(2 * n + 6) * P + N + n + 2,
         detail=(E, shown * (W.step(1, 2 * n + 1) + 3 * W.step(1, 3) + 2 * W.step(n, 3 * n + 2))
                 + N * (6 + 3 * c) * W.CELL["terminal"]),

@@ -82,7 +82,7 @@ def read_io(r, what_x: str, what_d: str):
         return r.vector("input", what=what_x), r.vector("target", what=what_d), ("target",)
     for key in ("input", "target"):
         if r.has(key):
-            raise r.error((key,), f"give input and target (one step) or samples (training), not both")
+            raise r.error((key,), "give input and target (one step) or samples (training), not both")
     X, D = [], []
     for path, item in r.items("samples", what=r.fields["samples"].what):
         s = r.element(path, item)

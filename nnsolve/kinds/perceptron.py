@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import ops
+from . import _units
 from ..given import Field, title
 
 SUMMARY = "Rosenblatt perceptron training: epochs of samples until no weight changes"
@@ -161,12 +162,7 @@ def solve(p: Problem, sheet) -> None:
                    + ("step gives $0$." if p.activation == "step" else "sign gives $-1$.")
                    + " (The default, as PyTorch's heaviside with value 1 at 0, fires at $v = 0$.)", "note")
 
-    fn = "\\operatorname{step}" if p.activation == "step" else "\\operatorname{sgn}"
-    low = 0.0 if p.activation == "step" else -1.0
-
-    def phi_np(a):
-        a = np.asarray(a)
-        return np.where(a > 0 if p.strict else a >= 0, 1.0, low)
+    unit = _units.lookup(p.activation, strict=p.strict)  # the threshold unit, as kind: neuron has it
 
     def present(page, epoch, k, weights, bias, x, d):
         """One presented sample, each formula stated once, on a shown or the silent page.
@@ -177,7 +173,7 @@ def solve(p: Problem, sheet) -> None:
         sheet.result(h("sample"), k, exact=True)
         W, xs, bs = page.sym(r"w^{\top}", weights[None, :]), page.sym(f"x_{{{k}}}", x), page.sym("b", bias)
         v = page.step(h("v"), "v", W @ xs + bs, f"Sample {k}: net input", components=False, scalar=True)
-        y = page.step(h("y"), "y", ops.func(fn, phi_np, v), scalar=True)
+        y = page.step(h("y"), "y", ops.apply(unit, v), scalar=True)
         sheet.result(h("d"), float(d), exact=True)
         e = page.step(h("e"), "e", page.sym(f"d_{{{k}}}", d) - y, scalar=True)
         if ops.value(e).item() == 0:
