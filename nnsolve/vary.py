@@ -745,12 +745,140 @@ def _build(orig: Original, moving, ks):
 _JOB: dict = {}  # what a worker process needs (inherited by fork): orig, moving, precision, render
 
 
+# -- the screen: most draws break a rule (often 9 in 10 saturate a gate), so each is first
+# solved from the original's problem with its numbers put straight into the arrays the reader
+# made (no reading), stopping at the first broken rule; a draw that passes is then read and
+# judged in full as before, so what is kept, and every byte written, is as without it.
+
+def _slot_containers(node, marks: dict, where: list, depth: int = 0) -> None:
+    """Every place in a read problem (dataclasses, dicts, lists, float arrays) holding one of
+    the marker values: appends (container, index, leaf number)."""
+    if depth > 12:
+        return
+    if isinstance(node, np.ndarray):
+        if node.dtype.kind == "f":
+            for idx in zip(*np.nonzero(np.isin(node, list(marks)))):
+                where.append((node, tuple(int(i) for i in idx), marks[float(node[idx])]))
+        return
+    if isinstance(node, dict):
+        items = list(node.items())
+    elif isinstance(node, (list, tuple)):
+        items = list(enumerate(node))
+    elif hasattr(node, "__dataclass_fields__"):
+        items = [(f, getattr(node, f)) for f in node.__dataclass_fields__]
+    else:
+        return
+    for k, v in items:
+        if isinstance(v, float) and v in marks:
+            if isinstance(node, (dict, list)):
+                where.append((node, k, marks[v]))
+            elif hasattr(node, "__dataclass_fields__"):
+                where.append((node, ("attr", k), marks[v]))
+        else:
+            _slot_containers(v, marks, where, depth + 1)
+
+
+def _same(a, b, depth: int = 0) -> bool:
+    if depth > 12:
+        return True
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and a.dtype == b.dtype and np.array_equal(a, b))
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k], depth + 1) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y, depth + 1) for x, y in zip(a, b))
+    if hasattr(a, "__dataclass_fields__"):
+        return all(_same(getattr(a, f), getattr(b, f), depth + 1) for f in a.__dataclass_fields__)
+    if isinstance(a, float) and a != a:
+        return b != b
+    return a == b
+
+
+def _read(orig, moving, ks):
+    from .core import Problem
+    from .loader import Located
+    data = _copy(orig.base)
+    for lf, k in zip(moving, ks):
+        _set(data, lf.path, number_value(k, lf.draw[2], isinstance(lf.value, int)))
+    return Problem(Located(data, orig.loc.file, orig.loc.marks))
+
+
+def _put(slots, ks) -> None:
+    for node, index, i, d, was_int in slots:
+        k = ks[i]
+        v = float(k) if d == 0 and was_int else k / 10 ** d
+        if isinstance(index, tuple) and index and index[0] == "attr":
+            setattr(node, index[1], v)
+        else:
+            node[index] = v
+
+
+def make_screen(orig: Original, moving, tries: int = 4):
+    """(a problem whose numbers can be set in place, its slots), or None when the kind's
+    reader does more with a number than store it (then every draw is read)."""
+    if not moving:
+        return None
+    try:
+        data = _copy(orig.base)
+        marks = {}
+        for i, lf in enumerate(moving):  # a value no other number of the problem has
+            v = float(lf.value) * (1 + (i + 1) * 2.0 ** -30)
+            if v in marks or v == lf.value:
+                return None
+            marks[v] = i
+            _set(data, lf.path, v)
+        from .core import Problem
+        from .loader import Located
+        problem = Problem(Located(data, orig.loc.file, orig.loc.marks))
+        where: list = []
+        _slot_containers(problem.problem, marks, where)
+        if {i for _, _, i in where} != set(range(len(moving))):
+            return None
+        slots = [(node, index, i, moving[i].draw[2], isinstance(moving[i].value, int)) for node, index, i in where]
+        rng = random.Random(20261123)
+        for _ in range(tries):  # set in place, the problem must be the one the reader makes
+            ks = tuple(rng.randint(lf.draw[0], lf.draw[1]) for lf in moving)
+            try:
+                read = _read(orig, moving, ks)
+            except InputError:
+                continue
+            _put(slots, ks)
+            if not _same(problem.problem, read.problem):
+                return None
+        return problem, slots
+    except Exception:  # noqa: BLE001 - any surprise: no screen, every draw is read
+        return None
+
+
+def _screened_out(job, ks):
+    """(rule, detail) when the draw, solved from the screen's problem, breaks a rule."""
+    screen = job.get("screen")
+    if screen is None:
+        return None
+    problem, slots = screen
+    _put(slots, ks)
+    try:
+        with watching(job["orig"].call_ties):
+            problem.solve(job["precision"], remarks=False)
+    except Unfair as u:
+        return u.rule, u.detail
+    except Exception:  # noqa: BLE001 - left to the full judgement
+        return None
+    return None
+
+
 def _evaluate(ks):
     """The verdict on one candidate draw: (rule, detail), or ("ok", asked values, the
     working's statement, its step symbols, the rendered working or None)."""
     from .core import Problem
     from .loader import Located
     job = _JOB
+    out = _screened_out(job, ks)
+    if out is not None:
+        return out
     data = job.get("scratch")
     if data is None:  # one copy of the data per process, its numbers set for each candidate
         data = job["scratch"] = _copy(job["orig"].base)
@@ -781,8 +909,8 @@ def _workers(count: int) -> int:
 
 
 def draw_variants(orig: Original, count: int, seed: int, *, precision: int | None = None,
-                  render=None, on_accept=None, progress=None, workers: int | None = None
-                  ) -> tuple[list[Variant], Counter]:
+                  render=None, on_accept=None, progress=None, workers: int | None = None,
+                  screen: bool = True) -> tuple[list[Variant], Counter]:
     """COUNT fair variants of the original; raises VaryError naming the rule that could not
     be met when 1,000 draws in a row for one variant fail. ``render(working)`` gives the
     text of a key's working (run where the variant is solved); ``on_accept(variant, text)``
@@ -801,7 +929,8 @@ def draw_variants(orig: Original, count: int, seed: int, *, precision: int | Non
     rejected: Counter = Counter()
     variants: list[Variant] = []
     _JOB.clear()
-    _JOB.update(orig=orig, moving=moving, precision=precision, render=render)
+    _JOB.update(orig=orig, moving=moving, precision=precision, render=render,
+                screen=make_screen(orig, moving) if screen else None)
     n_workers = workers if workers is not None else _workers(count)
     pool = None
     if n_workers > 1:
@@ -811,8 +940,12 @@ def draw_variants(orig: Original, count: int, seed: int, *, precision: int | Non
         failures: Counter = Counter()
         example: dict = {}
         while len(variants) < count:
-            batch = [tuple(rng.randint(lf.draw[0], lf.draw[1]) for lf in moving)
-                     for _ in range(CHUNK * n_workers)]
+            # as many candidates as should give the variants still wanted (from the share
+            # kept so far), so that few rounds leave the workers waiting; the stream of
+            # candidates, and so the result, does not depend on the size of a round
+            kept = (len(variants) + 1) / (len(variants) + 1 + sum(rejected.values()) + sum(failures.values()))
+            size = min(max(CHUNK * n_workers, round((count - len(variants)) / kept * 1.1)), 64 * CHUNK * n_workers)
+            batch = [tuple(rng.randint(lf.draw[0], lf.draw[1]) for lf in moving) for _ in range(size)]
             todo = list(dict.fromkeys(ks for ks in batch if ks not in seen))
             verdicts = dict(zip(todo, pool.map(_evaluate, todo, chunksize=CHUNK) if pool
                                 else map(_evaluate, todo)))

@@ -98,6 +98,38 @@ def test_several_processes_draw_the_same_variants():
     assert [v.asked for v in one] == [v.asked for v in two]
 
 
+
+@pytest.mark.parametrize("name", ["lstm_seed", "perceptron_seed", "mlp_softmax", "gru_pytorch",
+                                  "bptt_sentiment", "competitive_seed"])
+def test_the_screen_keeps_exactly_the_variants_a_full_judgement_keeps(name):
+    """The screen (numbers put straight into the read problem, every draw solved only up to
+    its first broken rule) is a shortcut: the kept variants and their verdict counts are the
+    ones of reading and judging every draw in full."""
+    orig = V.prepare(problem(name))
+    moving = [lf for lf in orig.leaves if lf.varies]
+    assert V.make_screen(orig, moving) is not None  # the shortcut is taken for these kinds
+    full, rej_full = V.draw_variants(orig, 25, 11, workers=1, screen=False)
+    fast, rej_fast = V.draw_variants(orig, 25, 11, workers=1, screen=True)
+    assert [v.texts for v in full] == [v.texts for v in fast]
+    assert [v.asked for v in full] == [v.asked for v in fast]
+    assert rej_full == rej_fast
+
+
+def test_the_screen_comparison_sees_a_wrongly_set_number():
+    """make_screen accepts its slots only when the problem they set equals a real read of the
+    same draw; the comparison must see a single number set wrongly."""
+    orig = V.prepare(problem("lstm_seed"))
+    moving = [lf for lf in orig.leaves if lf.varies]
+    problem_, slots = V.make_screen(orig, moving)
+    node, index, i, d, was_int = slots[0]
+    bad = [(node, index, i, d + 1, was_int)] + slots[1:]  # wrong decimals: a wrong value set
+    ks = tuple(lf.draw[1] for lf in moving)
+    V._put(bad, ks)
+    read = V._read(orig, moving, ks)
+    assert not V._same(problem_.problem, read.problem)
+    V._put(slots, ks)
+    assert V._same(problem_.problem, read.problem)
+
 # -- the variants are ordinary problem files ----------------------------------------------------
 
 @pytest.mark.parametrize("name", ["lstm_seed", "perceptron_seed", "mlp_published_222", "gru_cho",
