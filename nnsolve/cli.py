@@ -9,7 +9,7 @@ import click
 
 from .errors import InputError
 
-FORMATS = ["terminal", "json", "markdown"]
+FORMATS = ["terminal", "json", "markdown", "html", "latex"]  # the built-in ones; see nnsolve.render.registry
 
 
 def fail(err: InputError) -> None:
@@ -93,10 +93,16 @@ def cli():
     """
 
 
+def _format_type():
+    from .render.registry import format_option
+    return format_option()
+
+
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=True, allow_dash=True, readable=False))
-@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="terminal", show_default=True,
-              help="terminal: rich working; json: the result contract; markdown: for notes.")
+@click.option("--format", "-f", "fmt", type=_format_type(), default="terminal", show_default=True,
+              help="terminal: rich working; json: the result contract; markdown: for notes; html: one "
+                   "self-contained page (MathML, prints on A4); latex: a document for an answer key.")
 @click.option("--precision", "-p", type=click.IntRange(0, 15), default=None,
               help="Decimals shown in the working (overrides the file's 'precision'; default 4).")
 @click.option("--rounding", "-r", type=click.IntRange(0, 12), default=None,
@@ -115,12 +121,16 @@ def run(file, fmt, precision, rounding, full, plots_dir):
       nnsolve run problems/mlp_seed.yaml --format json
       nnsolve run problems/perceptron_seed.yaml --precision 6
       nnsolve run problems/mlp_softmax.yaml --format markdown > mlp.md
+      nnsolve run problems/lstm_seed.yaml --format html > lstm.html
+      nnsolve run problems/lstm_seed.yaml --format latex > lstm.tex
       nnsolve run problems/lstm_seed.yaml --rounding 3   # as a hand calculation to 3 d.p.
       nnsolve run problems/mlp_published_222.yaml --plots pictures/
     """
+    from .render.registry import get
+    renderer = get(fmt)
     if plots_dir is None:
         from .core import solve_file
-        working = solve_file(file, precision, rounding, output=(fmt, full))
+        working = solve_file(file, precision, rounding, output=(renderer.work, full))
     else:
         from . import plots
         from .core import Problem
@@ -136,15 +146,13 @@ def run(file, fmt, precision, rounding, full, plots_dir):
 
 
 def emit(working, fmt: str, full: bool) -> None:
-    if fmt == "json":
-        from .render.json import render as render_json
-        click.echo(render_json(working, full=full))
-    elif fmt == "markdown":
-        from .render.markdown import render as render_md
-        click.echo(render_md(working, full=full), nl=False)
+    """Write WORKING to standard output in the registered format FMT."""
+    from .render.registry import get
+    renderer = get(fmt)
+    if renderer.emit is not None:
+        renderer.emit(working, full=full)
     else:
-        from .render.terminal import render as render_terminal
-        render_terminal(working, full=full)
+        click.echo(renderer.render(working, full=full), nl=False)
 
 
 @cli.command()

@@ -1,4 +1,5 @@
-"""``nnsolve export``: write the working of one or many problems to Markdown or JSON files.
+"""``nnsolve export``: write the working of one or many problems to files of any registered
+format (Markdown, JSON, HTML, LaTeX, plain text: nnsolve.render.registry).
 
 Every file is solved and rendered in this one process (start-up is paid once), written
 atomically (a temporary file in the same directory, then os.replace: a crash never leaves
@@ -15,8 +16,17 @@ import click
 
 from .errors import InputError
 
-EXTENSIONS = {".md": "md", ".markdown": "md", ".json": "json"}
-SUFFIX = {"md": ".md", "json": ".json"}
+def _renderer(name: str):
+    from .render.registry import get
+    return get(name)
+
+
+def _extensions() -> dict:
+    """{extension: format name} of every registered format."""
+    from .render.registry import all_renderers
+    return {ext: r.name for r in all_renderers() for ext in r.extensions}
+
+
 PROBLEM_SUFFIXES = (".yaml", ".yml")
 PROGRESS_MIN_FILES = 6  # without a terminal, a progress bar only for more files than this
 
@@ -54,15 +64,22 @@ def _expand(inputs) -> list[str]:
 
 def _format_of(path: str, fmt: str | None) -> str:
     ext = os.path.splitext(path)[1].lower()
-    from_ext = EXTENSIONS.get(ext)
+    exts = _extensions()
+    from_ext = exts.get(ext)
     if from_ext is None:
         if fmt:
             return fmt
         raise click.UsageError(f"cannot tell the format of '{path}' from its extension; "
-                               "use .md, .markdown or .json (or --format md|json)")
+                               f"use {', '.join(list(exts)[:-1])} or {list(exts)[-1]} (or --format)")
     if fmt and fmt != from_ext:
-        raise click.UsageError(f"'{path}' is a {from_ext} file name but --format {fmt} was given")
+        raise click.UsageError(f"'{path}' is a {_short(from_ext)} file name but --format {_short(fmt)} was given")
     return from_ext
+
+
+def _short(name: str) -> str:
+    """A format as the user names it (md for markdown)."""
+    r = _renderer(name)
+    return r.aliases[0] if r.aliases and len(r.aliases[0]) < len(r.name) else r.name
 
 
 def _plan(files: list[str], output: str, fmt: str | None) -> list[tuple[str, str, str]]:
@@ -74,18 +91,15 @@ def _plan(files: list[str], output: str, fmt: str | None) -> list[tuple[str, str
         if len(files) > 1 and not _is_dir_target(output):
             raise click.UsageError(f"{len(files)} input files need -o DIR/ (an existing directory, or a "
                                    f"path ending in / to create), not the file name '{output}'")
-        fmt = fmt or "md"
-        return [(f, os.path.join(output, os.path.splitext(os.path.basename(f))[0] + SUFFIX[fmt]), fmt)
+        fmt = fmt or "markdown"
+        suffix = _renderer(fmt).extensions[0]
+        return [(f, os.path.join(output, os.path.splitext(os.path.basename(f))[0] + suffix), fmt)
                 for f in files]
     return [(files[0], output, _format_of(output, fmt))]
 
 
 def _render(working, fmt: str, full: bool) -> str:
-    if fmt == "json":
-        from .render.json import render as render_json
-        return render_json(working, full=full) + "\n"
-    from .render.markdown import render as render_md
-    return render_md(working, full=full)
+    return _renderer(fmt).render(working, full=full)
 
 
 def check_target(target: str, force: bool, inputs_real=(), error=ExportError) -> None:
@@ -214,19 +228,25 @@ class _Reporter:
             click.echo(line, err=True)
 
 
+def _format_type():
+    from .render.registry import format_option
+    return format_option()
+
+
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=False, readable=False))
 @click.option("--output", "-o", required=True, metavar="PATH",
-              help="Output file (format from its extension: .md, .markdown, .json), or a directory "
+              help="Output file (format from its extension: .md, .json, .html, .tex, .txt), or a directory "
                    "(existing, or a path ending in / to create) for one file per problem.")
-@click.option("--format", "-f", "fmt", type=click.Choice(["md", "json"]), default=None,
-              help="Format of the files written into a directory (default md).")
+@click.option("--format", "-f", "fmt", type=_format_type(), default=None,
+              help="Format of the files written into a directory (default markdown): markdown (md), "
+                   "json, html, latex, terminal (plain text).")
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 @click.option("--precision", "-p", type=click.IntRange(0, 15), default=None,
               help="Decimals shown in the working (overrides each file's 'precision'; default 4).")
 @click.option("--full", is_flag=True, help="Every time step of a long problem (Markdown).")
 def export(files, output, fmt, force, precision, full):
-    """Write the working of FILE(s) to Markdown or JSON files.
+    """Write the working of FILE(s) to Markdown, JSON, HTML or LaTeX files.
 
     One input: -o names the file and its extension the format. Several inputs (or a
     directory of problems): -o DIR/ and one file per problem, named after it
@@ -240,6 +260,8 @@ def export(files, output, fmt, force, precision, full):
       nnsolve export problems/*.yaml -o answer-key/
       nnsolve export problems/ -o answer-key/ --format json
       nnsolve export problems/mlp_seed.yaml -o mlp.json
+      nnsolve export problems/lstm_seed.yaml -o lstm.html
+      nnsolve export problems/lstm_seed.yaml -o lstm.tex
     """
     inputs = _expand(files)
     plan = _plan(inputs, output, fmt)
@@ -286,7 +308,7 @@ def _export_all(plan, inputs_real, force, precision, full, written, debug) -> in
                     raise ExportError(f"{target}: would also be written from {written[real]} "
                                       "(two inputs with the same name)")
                 _check_target(target, inputs_real, force)
-                working = solve_file(src, precision, output=("json" if kind == "json" else "markdown", full))
+                working = solve_file(src, precision, output=(_renderer(kind).work, full))
                 write_atomic(target, _render(working, kind, full), force)
                 written[real] = src
             except InputError as err:

@@ -7,6 +7,7 @@ and the Markdown renderer uses it as it is. The two can't drift apart.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 GREEK = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η",
@@ -48,17 +49,44 @@ def _group(s: str, i: int) -> tuple[str, int]:
     return s[i], i + 1
 
 
-def _script(text: str, table: dict, mark: str) -> str:
-    u = to_unicode(text)
+def _script(text: str, table: dict, mark: str, plain: bool = False, misses: list | None = None) -> str:
+    u = to_unicode(text, plain_scripts=plain, _misses=misses)
+    if mark == "_" and plain:
+        return f"_{u}" if len(u) <= 1 or re.fullmatch(r"[A-Za-z0-9]+", u) else f"_({u})"
     if u and all(ch in table for ch in u):
         return "".join(table[ch] for ch in u)
+    if misses is not None and mark == "_":
+        misses.append(u)
     if mark == "^" and len(u) > 1:
         return f"^({u})"
     return f"{mark}{u}"
 
 
-def to_unicode(tex: str) -> str:
-    """Turn the LaTeX subset used by nnsolve into readable Unicode text."""
+@lru_cache(maxsize=8192)
+def needs_plain_scripts(tex: str) -> bool:
+    """Whether some subscript of TEX has no Unicode form (W_f: there is no subscript f), so
+    that a line showing it writes all its subscripts with _ rather than mix the two."""
+    misses: list = []
+    to_unicode(tex, _misses=misses)
+    return bool(misses)
+
+
+def to_unicode(tex: str, plain_scripts: bool | None = None, _misses: list | None = None) -> str:
+    """Turn the LaTeX subset used by nnsolve into readable Unicode text. ``plain_scripts``:
+    write every subscript with _ (x_t, h_(t−1)), for a line where one of them has no
+    Unicode form (see needs_plain_scripts)."""
+    if _misses is None and isinstance(tex, str):
+        return _cached(tex, bool(plain_scripts))
+    return _to_unicode(tex, plain_scripts, _misses)
+
+
+@lru_cache(maxsize=16384)
+def _cached(tex: str, plain: bool) -> str:
+    return _to_unicode(tex, plain, None)
+
+
+def _to_unicode(tex: str, plain_scripts: bool | None = None, _misses: list | None = None) -> str:
+    plain = bool(plain_scripts)
     out: list[str] = []
     i = 0
     cases = 0  # inside \begin{cases}: a & b \\ c & d -> { a, b; c, d }
@@ -72,20 +100,21 @@ def to_unicode(tex: str) -> str:
                 i += 1  # a prefix operator binds to what follows: Δw, ∂L
             if name in ACCENT:
                 arg, i = _group(tex, i)
-                base = to_unicode(arg)
+                base = to_unicode(arg, plain_scripts, _misses)
                 out.append(base[:1] + ACCENT[name] + base[1:] if base else "")
             elif name == "frac":
                 a, i = _group(tex, i)
                 b, i = _group(tex, i)
-                ua, ub = to_unicode(a), to_unicode(b)
+                ua, ub = to_unicode(a, plain_scripts, _misses), to_unicode(b, plain_scripts, _misses)
                 wrap = lambda u: u if re.fullmatch(r"[^\s+\-−*/()]+", u) else f"({u})"
                 out.append(f"{wrap(ua)}/{wrap(ub)}")
             elif name == "sqrt":
                 a, i = _group(tex, i)
-                out.append(f"√({to_unicode(a)})")
+                ua = to_unicode(a, plain_scripts=plain_scripts, _misses=_misses)
+                out.append(f"√{ua}" if re.fullmatch(r"[\w.]+", ua) else f"√({ua})")
             elif name in ("text", "mathrm", "operatorname", "mathbf", "boldsymbol"):
                 a, i = _group(tex, i)
-                out.append(to_unicode(a) if name != "text" else a)
+                out.append(to_unicode(a, plain_scripts, _misses) if name != "text" else a)
             elif name in GREEK:
                 out.append(GREEK[name])
             elif name in OPERATORS:
@@ -103,10 +132,10 @@ def to_unicode(tex: str) -> str:
                 out.append(name)
         elif ch == "_":
             arg, i = _group(tex, i + 1)
-            out.append(_script(arg, SUB, "_"))
+            out.append(_script(arg, SUB, "_", plain, _misses))
         elif ch == "^":
             arg, i = _group(tex, i + 1)
-            out.append(_script(arg, SUP, "^"))
+            out.append(_script(arg, SUP, "^", plain, None))
         elif ch in "{}":
             i += 1
         elif ch == "-":

@@ -21,6 +21,7 @@ SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 class NumberFormat:
     precision: int = 4
     style: str = "unicode"  # unicode | latex | plain
+    fixed: bool = False  # every number with ``precision`` decimals (one column of a table)
 
     @property
     def minus(self) -> str:
@@ -47,6 +48,8 @@ class NumberFormat:
 
     def _finite(self, x: float) -> str:
         p = max(0, int(self.precision))
+        if self.fixed and (x == 0 or 0.5 * 10 ** (-p) <= abs(x) < 1e7):
+            return f"{x + 0.0:.{p}f}"
         if x == 0:
             return "0"
         ax = abs(x)
@@ -102,11 +105,37 @@ class NumberFormat:
         return "[" + ", ".join(items) + "]"
 
     def matrix(self, a) -> str:
+        """A matrix in one line: [1, 2; 3, 4] (rows separated by semicolons, as a column
+        vector [1; 2]); in LaTeX a bmatrix."""
         a = np.asarray(a)
         if self.style == "latex":
             rows = [" & ".join(self.scalar(x) for x in row) for row in a]
             return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
-        return "[" + ", ".join("[" + ", ".join(self.scalar(x) for x in row) + "]" for row in a) + "]"
+        return "[" + "; ".join(", ".join(self.scalar(x) for x in row) for row in a) + "]"
+
+    def column(self, a) -> str:
+        """A column vector: [1; 2] (in LaTeX a bmatrix with one column)."""
+        items = [self.scalar(x) for x in np.asarray(a).reshape(-1)]
+        if self.style == "latex":
+            return r"\begin{bmatrix}" + r" \\ ".join(items) + r"\end{bmatrix}"
+        return "[" + "; ".join(items) + "]"
+
+    def matrix_lines(self, a) -> list[str]:
+        """A matrix (or a column vector) as a block of lines, its columns aligned, in
+        brackets drawn over the lines: ⎡1  2⎤ / ⎣3  4⎦."""
+        a = np.asarray(a)
+        if a.ndim == 1:
+            a = a.reshape(-1, 1)
+        cells = [[self.scalar(x) for x in row] for row in a]
+        widths = [max(len(r[k]) for r in cells) for k in range(a.shape[1])]
+        body = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
+        if len(body) == 1:
+            return ["[" + body[0] + "]"]
+        out = []
+        for k, b in enumerate(body):
+            left, right = ("⎡", "⎤") if k == 0 else (("⎣", "⎦") if k == len(body) - 1 else ("⎢", "⎥"))
+            out.append(left + b + right)
+        return out
 
 
 def to_json(v):

@@ -124,12 +124,18 @@ class Working:
         from .render.json import render
         return render(self, full=full)
 
+    def render(self, fmt: str = "markdown", full: bool = False) -> str:
+        """The working in any registered format (terminal, markdown, json, html, latex, …;
+        nnsolve.render.registry)."""
+        from .render.registry import render
+        return render(self, fmt, full=full)
+
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
 
     def __rich_console__(self, console, options):
         from .render.terminal import renderables
-        yield from renderables(self)
+        yield from renderables(self, width=options.max_width)
 
     def __repr__(self) -> str:
         return f"<Working {self.kind}{' — ' + self.title if self.title else ''}: {len(self.sections)} sections>"

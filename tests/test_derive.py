@@ -30,7 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def derive_json(run_cli, *args):
     code, out, err = run_cli("derive", *args, "--format", "json")
     assert code == 0, err
-    return json.loads(out)
+    return json.loads(out)["results"]  # the Working's JSON: the derive contract is its results
 
 
 def sigma_np(u):
@@ -265,7 +265,7 @@ def test_random_expressions_agree_with_sympy(run_cli, text):
     assume(not (code == 2 and "a power of a power of numbers" in err))  # ((2)^2)^2: refused by design
     assume(not (code == 2 and "is undefined" in err))  # x/sin(pi) is x/0: refused (issue 17)
     assert code == 0, err
-    data = json.loads(out)
+    data = json.loads(out)["results"]
     x = sp.Symbol("x", real=True)
     s = lambda u: 1 / (1 + sp.exp(-u))  # noqa: E731
     original = real(parse_expr(text.replace("^", "**"), local_dict={"sigma": s}))
@@ -395,7 +395,7 @@ def test_output_file_is_written_atomically(run_cli, tmp_path):
     assert run_cli("derive", "tanh", "--format", "json", "-o", str(path))[0] == 2  # exists: needs --force
     code, _, _ = run_cli("derive", "tanh", "--format", "json", "-o", str(path), "--force")
     assert code == 0
-    assert json.loads(path.read_text())["identity"] == "1 - tanh(x)**2"
+    assert json.loads(path.read_text())["results"]["identity"] == "1 - tanh(x)**2"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]  # no temporary file left
     assert run_cli("derive", "tanh", "-o", str(tmp_path / "missing" / "x.txt"))[0] == 2
 

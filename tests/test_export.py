@@ -68,7 +68,7 @@ def test_json_from_extension_is_the_contract(run_cli, probs, tmp_path):
 
 def test_unknown_extension_or_conflicting_format(run_cli, probs, tmp_path):
     code, _, err = run_cli("export", str(probs / "good.yaml"), "-o", str(tmp_path / "out.txt"))
-    assert code == 2 and ".md, .markdown or .json" in err and not (tmp_path / "out.txt").exists()
+    assert code == 2 and ".md, .markdown, .json" in err and ".html" in err and not (tmp_path / "out.txt").exists()
     code, _, err = run_cli("export", str(probs / "good.yaml"), "-o", str(tmp_path / "out.txt"), "--format", "json")
     assert code == 0 and json.loads((tmp_path / "out.txt").read_text())["kind"] == "perceptron"
     code, _, err = run_cli("export", str(probs / "good.yaml"), "-o", str(tmp_path / "x.md"), "--format", "json")

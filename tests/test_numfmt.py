@@ -48,7 +48,7 @@ def test_given_values_as_given_computed_values_at_precision():
 
 def test_vectors_and_matrices_in_brackets():
     assert U4.value([1, -2, 0.5]) == "[1, −2, 0.5]"
-    assert U4.value([[1, 2], [3, 4]]) == "[[1, 2], [3, 4]]"
+    assert U4.value([[1, 2], [3, 4]]) == "[1, 2; 3, 4]"  # rows by ";" (issue #14: not a Python list)
     assert L4.value([1, 2]) == r"\begin{bmatrix}1 \\ 2\end{bmatrix}"
     assert U4.value([0.25]) == "0.25"  # a length-1 vector reads as a scalar
 

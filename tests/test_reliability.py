@@ -472,7 +472,7 @@ def test_derive_at_a_value_beyond_float64_is_refused_and_json_stays_json():
     code, out, err = run("derive", "x^2", "--at", "x=1000000^100", "--format", "json")
     assert code == 2 and "float64" in err
     code, out, _ = run("derive", "x^2", "--at", "x=2^10", "--format", "json")
-    data = json.loads(out)  # strict JSON: no Infinity
+    data = json.loads(out)["results"]  # strict JSON: no Infinity
     assert data["value"] == 1048576 and data["derivative_value"] == 2048
     code, out, _ = run("derive", "x^2", "--at", "x=2^10", "--format", "markdown")
     assert "x = 1024" in out
@@ -482,18 +482,18 @@ def test_derive_a_flat_sum_of_499_characters():
     text = "+".join(["x"] * 250)  # 499 characters: d/dx = 250
     code, out, err = run("derive", text, "--format", "json")
     assert code == 0, err
-    assert json.loads(out)["derivative"] == "250"
+    assert json.loads(out)["results"]["derivative"] == "250"
 
 
 def test_derive_a_leading_minus_needs_no_double_dash():
     code, out, err = run("derive", "-x^2", "--format", "json")
     assert code == 0, err
-    assert json.loads(out)["derivative"] == "-2*x"
+    assert json.loads(out)["results"]["derivative"] == "-2*x"
 
 
 def test_derive_outside_the_domain_gives_neither_value():
     code, out, _ = run("derive", "log(x)", "--at", "x=-1", "--format", "json")
-    data = json.loads(out)
+    data = json.loads(out)["results"]
     assert code == 0 and data["value"] is None and data["derivative_value"] is None
 
 

@@ -122,6 +122,8 @@ def plan_for_expression(expr, var, text: str | None = None) -> Plan:
     else:
         plan.intro = [f"We want ${D(expr, var)}$."]
     _recognise(plan)
+    from .kinks import note_expression
+    plan.after = note_expression  # where its cases meet: continuity, one-sided derivatives
     return plan
 
 
@@ -236,7 +238,7 @@ def _tanh() -> Plan:
         definition=[(None, r"\tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}}")],
         intro=["Written with exponentials, $\\tanh$ is a quotient: differentiate with the quotient rule."],
         parts=[Part("Rule by rule", r"\tanh'(x)", f, x, final=4 / (p + m) ** 2, algebra=alg,
-                    simplify_reason="in the numerator, (a + b)² − (a − b)² = 4ab and eˣ e⁻ˣ = 1")],
+                    simplify_reason="in the numerator, $(a + b)^{2} - (a - b)^{2} = 4ab$ and $e^{x} e^{-x} = 1$")],
         identity=("1 - tanh(x)**2", r"1 - \tanh^{2}(x)", 1 - sp.tanh(x) ** 2),
         notes=[("$\\tanh'(0) = 1$, four times the sigmoid's peak slope; and "
                 "$\\tanh(x) = 2\\sigma(2x) - 1$.", "note")],
@@ -384,7 +386,7 @@ def _softmax() -> Plan:
     Si = sp.exp(zi) + R
     So = sp.exp(zi) + sp.exp(zj) + R
     diag = Part(
-        "Case i = j", r"\frac{\partial s_{i}}{\partial z_{i}}", fi, zi,
+        "Case $i = j$", r"\frac{\partial s_{i}}{\partial z_{i}}", fi, zi,
         intro=["Write the denominator as $e^{z_{i}} + R$, where $R = \\sum_{k \\neq i} e^{z_{k}}$ does not "
                "depend on $z_{i}$: a constant for this derivative."],
         final=R * sp.exp(zi) / Si ** 2,
@@ -397,7 +399,7 @@ def _softmax() -> Plan:
                 "identity"),
         ])
     off = Part(
-        "Case i ≠ j", r"\frac{\partial s_{i}}{\partial z_{j}}", fo, zj,
+        "Case $i \\neq j$", r"\frac{\partial s_{i}}{\partial z_{j}}", fo, zj,
         intro=["Now $z_{j}$ appears only in the denominator: write it as $e^{z_{i}} + e^{z_{j}} + R$, "
                "with $R = \\sum_{k \\neq i, j} e^{z_{k}}$ constant."],
         final=-sp.exp(zi) * sp.exp(zj) / So ** 2,
@@ -408,7 +410,7 @@ def _softmax() -> Plan:
                 lambda: -sp.exp(zi) / So * (sp.exp(zj) / So), "identity"),
         ])
     return Plan(
-        name="softmax", title="softmax: the Jacobian ∂s_i/∂z_j", var=zi, expression=fi,
+        name="softmax", title="softmax: the Jacobian ∂sᵢ/∂zⱼ", var=zi, expression=fi,
         lhs=r"\frac{\partial s_{i}}{\partial z_{j}}", fname=r"s_{i}",
         definition=[(None, r"s_{i} = \mathrm{softmax}(z)_{i} = \frac{e^{z_{i}}}{\sum_{k} e^{z_{k}}}")],
         intro=["Each output $s_{i}$ depends on every input $z_{j}$ through the sum in the denominator, "
@@ -470,13 +472,15 @@ def _bce() -> Plan:
     L_yh = -y * sp.log(yh) - (1 - y) * sp.log(1 - yh)
     top = -y * sp.log(sigma(z)) - (1 - y) * sp.log(1 - sigma(z))
     dL = (yh - y) / (yh * (1 - yh))
-    p1 = Part("First factor: ∂L/∂ŷ", r"\frac{\partial L}{\partial \hat{y}}", L_yh, yh, final=dL, algebra=[
+    p1 = Part(r"First factor: $\frac{\partial L}{\partial \hat{y}}$", r"\frac{\partial L}{\partial \hat{y}}",
+              L_yh, yh, final=dL, algebra=[
         Alg(r"\frac{-y\left(1 - \hat{y}\right) + \left(1 - y\right)\hat{y}}{\hat{y}\left(1 - \hat{y}\right)}",
             "common denominator", lambda: (-y * (1 - yh) + (1 - y) * yh) / (yh * (1 - yh))),
         Alg(r"\frac{\hat{y} - y}{\hat{y}\left(1 - \hat{y}\right)}", "multiply out: $-y + y\\hat{y} + \\hat{y} "
             "- y\\hat{y} = \\hat{y} - y$", lambda: dL),
     ])
-    p2 = Part("Second factor: ∂ŷ/∂z", r"\frac{\partial \hat{y}}{\partial z}", sigma(z), z,
+    p2 = Part(r"Second factor: $\frac{\partial \hat{y}}{\partial z}$", r"\frac{\partial \hat{y}}{\partial z}",
+              sigma(z), z,
               intro=["$\\hat{y} = \\sigma(z)$; the sigmoid rule is derived step by step in "
                      "nnsolve derive sigmoid."],
               algebra=[Alg(r"\hat{y}\left(1 - \hat{y}\right)", "$\\hat{y} = \\sigma(z)$",
@@ -516,7 +520,8 @@ def _cross_entropy() -> Plan:
     # -y_j log s_j - sum_{k != j} y_k log s_k, with sum_{k != j} y_k = 1 - y_j and
     # log s_k = z_k - log S: C = sum_{k != j} y_k z_k does not depend on z_j.
     top = -yj * sp.log(sp.exp(zj) / S) + (1 - yj) * sp.log(S) - C
-    p1 = Part("First factor: ∂L/∂s_k", r"\frac{\partial L}{\partial s_{k}}", -yk * sp.log(sk), sk,
+    p1 = Part(r"First factor: $\frac{\partial L}{\partial s_{k}}$", r"\frac{\partial L}{\partial s_{k}}",
+              -yk * sp.log(sk), sk,
               intro=["Only the $k$-th term of $L$ contains $s_{k}$."])
     return Plan(
         name="cross_entropy", title="cross-entropy through a softmax output", var=zj, expression=top,

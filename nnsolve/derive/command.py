@@ -16,14 +16,42 @@ TIME_LIMIT = 4.0  # seconds for the whole derivation and its rendering: one budg
 WHERE = "nnsolve derive"
 
 
+def _registry():
+    try:
+        from ..render import registry
+    except ImportError:
+        return None
+    return registry if hasattr(registry, "get") and hasattr(registry, "names") else None
+
+
+def _format_type():
+    """--format: a name of the renderer registry (html, latex… when they exist), checked
+    in the command, after NumPy's import is deferred (importing a renderer imports it)."""
+    reg = _registry()
+    if reg is None:
+        return click.Choice(FORMATS)
+
+    class FormatName(click.ParamType):
+        name = "format"
+
+        def get_metavar(self, param, ctx=None):
+            return "[" + "|".join(reg.names()) + "]"
+
+        def convert(self, value, param, ctx):
+            return value
+
+    return FormatName()
+
+
 @click.command(context_settings={"ignore_unknown_options": True})  # derive "-x^2" needs no --
 @click.argument("target", required=False, metavar="NAME-OR-EXPRESSION")
 @click.option("--wrt", metavar="VAR", help="The variable to differentiate by (default: x).")
 @click.option("--at", "at", multiple=True, metavar="VAR=VALUE",
               help="Evaluate the function and its derivative there (repeatable: --at x=0.5 --at a=2; "
                    "a vector for softmax: --at z=1,2,3).")
-@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="terminal", show_default=True,
-              help="terminal: the steps; json: the derivative contract; markdown: for notes.")
+@click.option("--format", "-f", "fmt", type=_format_type(), default="terminal", show_default=True,
+              help="terminal: the steps; json: the working, its results the derivative contract; "
+                   "markdown: for notes; and every other format of nnsolve run.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
               help="Write to FILE (atomically) instead of the screen; an existing file only with --force.")
 @click.option("--force", is_flag=True, help="Overwrite the --output file if it exists.")
@@ -57,6 +85,9 @@ def derive(target, wrt, at, fmt, output, precision, list_, force):
     _defer_numpy()
     from . import catalogue
 
+    r = _renderer(fmt)  # a format of the registry, or exit 2 before any work
+    fmt = getattr(r, "name", fmt)  # md -> markdown
+
     if target is not None and target.startswith("--"):
         raise click.NoSuchOption(target.split("=")[0])
     if output is not None:  # before any work: never over a problem file, an existing file only with --force
@@ -86,43 +117,82 @@ def derive(target, wrt, at, fmt, output, precision, list_, force):
             plan = _plan(target, name, checked, wrt)
             plan.run()
             values = _evaluate(plan, at_pairs)
-            text = _rendered(plan, values, fmt, precision, output)
+            text = _rendered(plan, values, fmt, precision, output)  # None: written already
     except _OutOfTime:
         raise InputError(f"the derivation would take more than {TIME_LIMIT:g} s (the expression grows too "
                          "large as it is differentiated); try a simpler or shorter expression",
                          file=WHERE) from None
     except RecursionError:
         raise InputError("the expression is nested too deeply to differentiate", file=WHERE) from None
-    _write(text, output)
+    if text is not None:
+        _write(text, output)
 
 
-def _finite(v):
-    """JSON has no NaN or infinity: a value that is not finite is written null."""
-    if isinstance(v, float) and not v - v == 0:
-        return None
-    if isinstance(v, dict):
-        return {k: _finite(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_finite(x) for x in v]
-    return v
-
-
-def _rendered(plan, values, fmt: str, precision, output) -> str:
-    """The text to write: JSON, Markdown, or the terminal's (with its colours when it is one)."""
+def _rendered(plan, values, fmt: str, precision, output) -> str | None:
+    """The derivation as a Working (printer.py), rendered by the format's renderer from
+    the registry, as `nnsolve run` renders a problem: nothing here knows a format. The
+    text to write to OUTPUT; to the screen, the renderer writes it itself (None)."""
+    from .printer import working
+    w = working(plan, values, precision)
     if fmt == "json":
+        # problem-format.md fixes the contract's keys (variable, expression, derivative,
+        # steps, identity) at the top of the object: they stand there, and the Working's
+        # kind, title, results (the same contract) and sections beside them
         import json
-        return json.dumps(_finite(_json(plan, values)), ensure_ascii=False, allow_nan=False) + "\n"
-    working = _working(plan, values, precision)
+        shown = json.loads(render_working(w, fmt, to_file=True))
+        return json.dumps({**shown.get("results", {}), **shown}, ensure_ascii=False, indent=2) + "\n"
+    return render_working(w, fmt, to_file=output is not None)
+
+
+def render_working(w, fmt: str, to_file: bool = True) -> str | None:
+    """W in format FMT (every section in full: a derivation is short): its text, or, for
+    the screen (not TO_FILE), written by the renderer itself (the terminal's colours)."""
+    r = _renderer(fmt)
+    if r is None:  # no registry (an older tree): the three formats by their modules
+        return _render_direct(w, fmt, to_file)
+    if not to_file and getattr(r, "emit", None) is not None:
+        r.emit(w, full=True)
+        return None
+    return r.render(w, full=True)
+
+
+def _renderer(fmt: str):
+    reg = _registry()
+    if reg is None:
+        return None
+    try:
+        return reg.get(fmt)
+    except KeyError:
+        raise InputError(f"--format {fmt}: not a format (the formats: {', '.join(reg.names())})",
+                         file=WHERE) from None
+
+
+def _render_direct(w, fmt: str, to_file: bool) -> str:
+    if fmt == "json":
+        from ..render.json import render as render_json
+        return render_json(w, full=True) + "\n"
     if fmt == "markdown":
         from ..render.markdown import render as render_md
-        return render_md(working)
+        return render_md(w, full=True)
     from rich.console import Console
 
     from ..render.terminal import render as render_terminal
-    console = Console() if output is None else Console(width=100, color_system=None, force_terminal=False)
+    console = Console() if not to_file else Console(width=100, color_system=None, force_terminal=False)
     with console.capture() as captured:
-        render_terminal(working, console)
+        render_terminal(w, console, full=True)
     return captured.get()
+
+
+def _working(plan, values, precision):
+    """The Working (nnsolve.api calls this); its results are the contract."""
+    from .printer import working
+    return working(plan, values, precision)
+
+
+def _json(plan, values) -> dict:
+    """The contract (the JSON's "results"), as nnsolve.api reads it."""
+    from .printer import contract
+    return contract(plan, values)
 
 
 # -- start-up time -----------------------------------------------------------------------------
@@ -268,9 +338,10 @@ def _evaluate(plan, pairs) -> dict | None:
 
     kink = None
     d = plan.derivative
-    if "at_zero" in plan.extra and subs.get(plan.var) == 0 and d.has(sp.Piecewise):
+    if "at_zero" in plan.extra and subs.get(plan.var) == 0 and d.has(sp.Piecewise, sp.sign):
         from .engine import one_sided
-        left, right = one_sided(d, plan.var, 0)
+        from .kinks import as_cases
+        left, right = one_sided(as_cases(d), plan.var, 0)
         kink = (num(left.subs(plan.var, 0)), num(right.subs(plan.var, 0)))
     ident = None
     if plan.identity is not None and not plan.identity[2].atoms(sp.core.function.AppliedUndef) \
@@ -282,230 +353,6 @@ def _evaluate(plan, pairs) -> dict | None:
     return {"subs": subs, "given": given, "defaults": defaults, "value": value,
             "derivative_value": derivative, "identity_value": ident if value is not None else None,
             "kink": kink, "shown": shown}
-
-
-# -- JSON ------------------------------------------------------------------------------------
-
-def _json(plan, values) -> dict:
-    from .engine import tex, to_elementary
-    steps = []
-    n = 0
-    for part in plan.parts:
-        d = part.derivation
-        for st in d.steps(start=n + 1):
-            item = st.as_dict()
-            if len(plan.parts) > 1:
-                item["part"] = part.title
-            steps.append(item)
-        n = len(steps)
-        lhs = part.lhs
-        forms = [tex(d.raw)]
-        if d.final != d.raw and tex(d.final) != forms[-1]:
-            n += 1
-            steps.append({"number": n, "rule": "simplify", "name": "Simplify",
-                          "latex": f"{lhs} = {tex(d.raw)} = {tex(d.final)}", "reason": part.simplify_reason,
-                          "derivative": str(to_elementary(d.final))})
-        for a in part.algebra:
-            n += 1
-            steps.append(_alg_dict(n, a, lhs, part.title if len(plan.parts) > 1 else None))
-    for a in plan.assembly:
-        n += 1
-        steps.append(_alg_dict(n, a, plan.assembly_lhs, plan.assembly_title))
-    out = {
-        "command": "derive",
-        "name": plan.name,
-        "title": plan.title,
-        "variable": str(plan.var),
-        "expression": str(to_elementary(plan.expression)),
-        "derivative": str(to_elementary(plan.derivative)),
-        "latex": {"function": ", ".join(t for _, t in plan.definition),
-                  "derivative": f"{plan.lhs} = {tex(plan.derivative)}"},
-        "steps": steps,
-    }
-    if plan.identity is not None:
-        out["identity"] = plan.identity[0]
-        out["latex"]["identity"] = f"{plan.lhs} = {plan.identity[1]}"
-    if plan.params:
-        out["parameters"] = {str(k): v for k, v in plan.params.items()}
-    out.update(plan.extra)
-    if values is not None:
-        if "vector" in values:
-            out.update(values["vector"].json)
-        else:
-            out["at"] = {k: float(v) for k, v in values["given"].items()}
-            if values["defaults"]:
-                out["defaults_used"] = values["defaults"]
-            out["value"] = values["value"]
-            out["derivative_value"] = values["derivative_value"]
-            if values["identity_value"] is not None:
-                out["identity_value"] = values["identity_value"]
-            if values["kink"] is not None:
-                out["one_sided_derivatives"] = {"left": values["kink"][0], "right": values["kink"][1]}
-    return out
-
-
-def _alg_dict(n, a, lhs, part) -> dict:
-    d = {"number": n, "rule": a.rule, "name": {"identity": "In terms of the function itself",
-                                               "chain": "Chain rule"}.get(a.rule, "Algebra"),
-         "latex": f"{lhs} = {a.tex}", "reason": a.reason}
-    form = a.form()
-    if form is not None:
-        from .engine import to_elementary
-        d["derivative"] = str(to_elementary(form))
-    if part:
-        d["part"] = part
-    return d
-
-
-# -- the working (terminal and markdown) ---------------------------------------------------------
-
-def _working(plan, values, precision):
-    from ..working import Working
-    from .engine import tex
-
-    w = Working("derive", plan.title, precision=4 if precision is None else precision)
-    top = w.section("The function")
-    for label, t in plan.definition:
-        top.math(t, label)
-    for t in plan.intro:
-        top.text(t)
-
-    many = len(plan.parts) > 1
-    number = 0
-    for part in plan.parts:
-        d = part.derivation
-        sec = w.section(part.title if many else "Rule by rule")
-        for t in part.intro:
-            sec.text(t)
-        if not part.intro and not many:
-            sec.text("Each step names the rule it uses; a rule that needs another derivative "
-                     "asks for it, and the following steps work it out.", "note")
-        for st in d.steps(start=number + 1):
-            number = st.number
-            node = st.node
-            s = w.section(f"{st.number}. {node.name}" + (f": ${node.formula}$" if node.formula else ""), level=3)
-            if node.note:
-                s.text(node.note[0].upper() + node.note[1:] + ".", "note")
-            s.math(node.application())
-        res = w.section(f"Result: ${part.lhs}$" if many else "Putting the steps together", level=3 if many else 2)
-        forms = [tex(d.raw)]
-        res.math(f"{part.lhs} = {forms[0]}", None)
-        if d.final != d.raw and tex(d.final) != forms[-1]:
-            res.math(f"{part.lhs} = {tex(d.final)}", _label(part.simplify_reason))
-            forms.append(tex(d.final))
-        if part.algebra:
-            res.text("In terms of the function itself:" if not many else "Rewritten:")
-        for a in part.algebra:
-            if a.tex not in forms:
-                res.math(f"{part.lhs} = {a.tex}", _label(a.reason))
-                forms.append(a.tex)
-    if plan.assembly:
-        sec = w.section(plan.assembly_title)
-        for a in plan.assembly:
-            sec.math(f"{plan.assembly_lhs} = {a.tex}", _label(a.reason))
-
-    res = w.section("Result")
-    if plan.show_derivative or plan.identity is None:
-        res.text(f"${plan.lhs} = {tex(plan.derivative)}$", "result")
-    if plan.identity is not None and plan.identity[1] != tex(plan.derivative):
-        res.text(f"${plan.lhs} = {plan.identity[1]}$", "result")
-    for text, kind in plan.notes:
-        res.text(text, kind)
-    if plan.name is None and plan.parts[0].derivation.root.rule == "sympy":
-        res.text("SymPy's own table gave this derivative (no step-by-step rule for it).", "note")
-    if values is not None:
-        _at_section(w, plan, values)
-    return w
-
-
-def _at_section(w, plan, values) -> None:
-    from .engine import tex
-    if "vector" in values:
-        v = values["vector"]
-        sec = w.section("At " + ", ".join(f"${k} = {_fmt_list(x)}$" for k, x in v.json["at"].items()))
-        for label, name, formula in v.rows:
-            sec.step(label, name, formula)
-        if v.table:
-            title, cols, rows = v.table
-            sec.table(cols, rows, title)
-        return
-    where = ", ".join(f"${tex(k)} = {_value_tex(v)}$" for k, v in values["shown"].items()) \
-        or "the parameters' defaults"
-    sec = w.section(f"At {where}")
-    if values["defaults"]:
-        sec.text("Default " + ", ".join(f"${tex(k_sym)} = {v:g}$" for k_sym, v in
-                                        ((s, d) for s, d in plan.params.items() if str(s) in values["defaults"]))
-                 + " (give another with --at).", "note")
-    kink = values.get("kink")
-    shown = False
-    if kink is None:
-        try:
-            shown = _at_steps(sec, plan, values)
-        except Exception:  # a form the formula printer cannot show: the table below says it
-            shown = False
-    if not shown:
-        cols = [tex(plan.var), plan.fname, plan.lhs]
-        row = [float(values["subs"][plan.var]) if plan.var in values["subs"] else "",
-               _cell(values["value"]), _cell(values["derivative_value"])]
-        if kink is not None:
-            cols += ["left derivative", "right derivative"]
-            row += [_cell(kink[0]), _cell(kink[1])]
-        sec.table(cols, [row])
-    if values["value"] is None:
-        sec.text("The function is not a real number there (nor, then, its derivative): the point is "
-                 "outside its domain.", "warning")
-    elif values["derivative_value"] is None:
-        sec.text("The derivative is not a real number there (or does not exist).", "warning")
-    if kink is not None and kink[0] != kink[1]:
-        sec.text(f"The left and right derivatives at ${tex(plan.var)} = 0$ differ: the derivative does not "
-                 "exist there. The value shown is the convention of PyTorch and TensorFlow (the left "
-                 "piece's), which nnsolve follows.", "warning")
-
-
-def _at_steps(sec, plan, values) -> bool:
-    """Steps with the numbers put in (symbolic, substituted, value) through nnsolve.expr."""
-    from .engine import to_formula
-    f = to_formula(plan.expression, values["subs"])
-    d = to_formula(plan.derivative, values["subs"])
-    if f is None or d is None or values["value"] is None or values["derivative_value"] is None:
-        return False
-    sec.step("The function", plan.fname, f)
-    sec.step("Its derivative", plan.lhs, d)
-    if plan.identity is not None and values["identity_value"] is not None:
-        i = to_formula(plan.identity[2], values["subs"])
-        if i is not None:
-            sec.step("By the identity", plan.lhs, i)
-    return True
-
-
-def _label(reason: str | None) -> str | None:
-    """A formula's label is plain text in the renderers: its $…$ math as Unicode."""
-    if not reason:
-        return None
-    import re
-
-    from ..notation import to_unicode
-    return re.sub(r"\$([^$]+)\$", lambda m: to_unicode(m.group(1)), reason)
-
-
-def _cell(v):
-    return "—" if v is None else v
-
-
-def _value_tex(text: str) -> str:
-    """A value of --at as the user wrote it (0.5, pi/4), in LaTeX; a power (2^10) as SymPy
-    writes its value, exponent in braces."""
-    import re
-    if "^" in text or "**" in text:
-        import sympy as sp
-
-        from .safe_parse import parse_number
-        return sp.latex(parse_number(text))
-    return re.sub(r"\bpi\b", r"{\\pi}", " ".join(text.split()))
-
-
-def _fmt_list(x) -> str:
-    return "(" + ", ".join(f"{float(t):g}" for t in x) + ")"
 
 
 # -- output -----------------------------------------------------------------------------------

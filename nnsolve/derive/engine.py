@@ -211,6 +211,7 @@ RULES = {
     "step": ("Step function rule", r"\frac{d}{dx} H(x) = \delta(x) \quad (= 0 \text{ for } x \neq 0)"),
     "piecewise": ("Piecewise rule", r"\text{differentiate each piece on its own interval}"),
     "rewrite": ("Rewrite", ""),
+    "reuse": ("Worked out before", ""),
     "sympy": ("Known derivative (SymPy)", r"\text{SymPy's table of derivatives}"),
 }
 
@@ -235,12 +236,22 @@ class Node:
     """One rule applied: RULE differentiates EXPR by VAR, giving RESULT from the
     derivatives of its CHILDREN; LINES are the LaTeX forms between d/dx(expr) and the
     result; FORMULA is the rule in symbols; NOTE a text with $…$ math (with u = …)."""
-    __slots__ = ("rule", "expr", "var", "result", "children", "lines", "formula", "note", "partial")
+    __slots__ = ("rule", "expr", "var", "result", "children", "lines", "formula", "note", "partial", "same")
 
-    def __init__(self, rule, expr, var, result, children=(), lines=(), formula="", note=None, partial=False):
+    def __init__(self, rule, expr, var, result, children=(), lines=(), formula="", note=None, partial=False,
+                 same=None):
         self.rule, self.expr, self.var, self.result = rule, expr, var, result
         self.children, self.lines = list(children), list(lines)
         self.formula, self.note, self.partial = formula, note, partial
+        self.same = same  # rule "reuse": the node that derived the same thing before
+
+    def forms(self) -> list[str]:
+        """d/dx(expr), the forms between, the result: the LaTeX of each side of the chain."""
+        forms = [D(self.expr, self.var, self.partial)]
+        for f in self.lines + [tex(self.result)]:
+            if f != forms[-1]:
+                forms.append(f)
+        return forms
 
     @property
     def name(self) -> str:
@@ -248,22 +259,26 @@ class Node:
 
     def application(self) -> str:
         """d/dx(expr) = forms… = result, as one LaTeX line."""
-        forms = [D(self.expr, self.var, self.partial)]
-        for f in self.lines + [tex(self.result)]:
-            if f != forms[-1]:
-                forms.append(f)
-        return " = ".join(forms)
+        return " = ".join(self.forms())
+
+
+# Rules not worth a back reference: d/dx(1) = 0 and d/dx(x) = 1 are said again where needed.
+_RESTATED = {"constant", "variable"}
 
 
 class Builder:
-    """Builds the rule tree of d/d(var) of an expression."""
+    """Builds the rule tree of d/d(var) of an expression. A derivative already worked
+    out in the same tree (tanh's d/dx(e^{-x}), in the numerator and the denominator) is
+    not derived again: the second time it is a node of rule "reuse" that points to the
+    first (MEMO: (expression, variable, partial) -> node, shared by the whole tree)."""
 
     NAMES = "uvwtspqrkmn"
 
-    def __init__(self, var, partial=False, taken=None):
+    def __init__(self, var, partial=False, taken=None, memo=None):
         self.var = var
         self.partial = partial
         self.taken = taken if taken is not None else set()
+        self.memo = memo if memo is not None else {}
 
     def fresh(self):
         for n in self.NAMES:
@@ -280,6 +295,16 @@ class Builder:
 
     # -- dispatch
     def build(self, e) -> Node:
+        key = (e, self.var, self.partial)
+        before = self.memo.get(key)
+        if before is not None:
+            return Node("reuse", e, self.var, before.result, partial=self.partial, same=before)
+        node = self._build(e)
+        if node.rule not in _RESTATED:
+            self.memo[key] = node
+        return node
+
+    def _build(self, e) -> Node:
         x = self.var
         if not e.has(x):
             return self.node("constant", e, sp.S.Zero)
@@ -294,7 +319,7 @@ class Builder:
         if isinstance(e, sp.Piecewise):
             return self.piecewise(e)
         if isinstance(e, (sp.Max, sp.Min)):
-            return self.rewrite(e, e.rewrite(sp.Piecewise), f"${tex(e)}$ written as cases")
+            return self.rewrite(e, _tidy_cases(e.rewrite(sp.Piecewise), x), f"${tex(e)}$ written as cases")
         for cls, spec in _FUNCS.items():
             if isinstance(e, cls) and e.args[0].has(x) and not any(a.has(x) for a in e.args[1:]):
                 return self.function(e, spec)
@@ -388,7 +413,7 @@ class Builder:
         x, p = self.var, self.partial
         t = self.fresh()
         outer = outer_of(t)
-        k_outer = Builder(t, False, self.taken).build(outer)
+        k_outer = Builder(t, False, self.taken, self.memo).build(outer)
         k_inner = self.build(inner)
         f_prime = k_outer.result.subs(t, inner)
         result = f_prime * k_inner.result
@@ -421,6 +446,21 @@ class Builder:
                          formula="", note=why)
 
 
+def _tidy_cases(e, var):
+    """Cases with their conditions in VAR alone simplified (x >= x/100 is x >= 0)."""
+    if not isinstance(e, sp.Piecewise):
+        return e
+    pieces = []
+    for value, cond in e.args:
+        if cond not in (sp.true, sp.false) and cond.free_symbols <= {var}:
+            try:
+                cond = cond.simplify()
+            except (TypeError, ValueError, NotImplementedError):
+                pass
+        pieces.append((value, cond))
+    return sp.Piecewise(*pieces)
+
+
 def one_sided(d, var, c):
     """(left, right): the pieces of D that hold just below and just above VAR = C (D
     itself where it has no cases there), so that their values at C are the one-sided
@@ -448,20 +488,28 @@ def _is_reciprocal(f) -> bool:
 # -- the whole derivation ----------------------------------------------------------------
 
 class Step:
-    """A node of the tree in the numbered list of steps."""
-    __slots__ = ("number", "depth", "node")
+    """A node of the tree in the list of steps: NUMBER counts them in order; LABEL is the
+    nested number shown (1, 1.1, 1.2, 1.2.1: a step's derivatives are worked out in its
+    sub-steps); USES the labels of the steps whose results it takes (its sub-steps); SAME
+    the label of the earlier step a "reuse" step repeats."""
+    __slots__ = ("number", "depth", "node", "label", "uses", "same")
 
-    def __init__(self, number: int, depth: int, node: Node):
+    def __init__(self, number: int, depth: int, node: Node, label: str = "", uses=(), same=None):
         self.number, self.depth, self.node = number, depth, node
+        self.label, self.uses, self.same = label or str(number), list(uses), same
 
     def as_dict(self) -> dict:
         n = self.node
         plain = {s: sp.Symbol(s.name) for s in (n.expr.free_symbols | n.result.free_symbols)
                  if isinstance(s, sp.Dummy)}
-        d = {"number": self.number, "depth": self.depth, "rule": n.rule, "name": n.name,
+        d = {"number": self.number, "label": self.label, "depth": self.depth, "rule": n.rule, "name": n.name,
              "formula": n.formula, "latex": n.application(), "variable": n.var.name,
              "expression": str(to_elementary(n.expr).xreplace(plain)),
              "derivative": str(to_elementary(n.result).xreplace(plain))}
+        if self.uses:
+            d["uses"] = list(self.uses)
+        if self.same is not None:
+            d["same_as"] = self.same
         if n.note:
             d["note"] = n.note
         return d
@@ -477,15 +525,21 @@ class Derivation:
     def raw(self):
         return self.root.result
 
-    def steps(self, start: int = 1) -> list[Step]:
+    def steps(self, start: int = 1, top: str | None = None) -> list[Step]:
+        """The steps in order (a rule, then the derivatives it asks for): numbered from
+        START, labelled TOP (default: START), TOP.1, TOP.2, TOP.2.1 …"""
         out: list[Step] = []
+        labels: dict = {}  # id(node) -> label
 
-        def walk(node, depth):
-            out.append(Step(start + len(out), depth, node))
-            for k in node.children:
-                walk(k, depth + 1)
+        def walk(node, depth, label):
+            kids = [f"{label}.{i + 1}" for i in range(len(node.children))]
+            same = labels.get(id(node.same)) if node.same is not None else None
+            out.append(Step(start + len(out), depth, node, label, kids, same))
+            labels[id(node)] = label
+            for k, kl in zip(node.children, kids):
+                walk(k, depth + 1, kl)
 
-        walk(self.root, 0)
+        walk(self.root, 0, top or str(start))
         return out
 
 
@@ -493,7 +547,7 @@ def derive(expr, var, final=None, simplify_budget: float = 2.0) -> Derivation:
     """The rule tree of d expr / d var, and its clean final form (or FINAL, if given)."""
     expr = sp.sympify(expr)
     partial = bool(expr.free_symbols - {var})
-    root = Builder(var, partial, {s.name for s in expr.free_symbols}).build(expr)
+    root = Builder(var, partial, {s.name for s in expr.free_symbols}, {}).build(expr)
     if final is None:
         final = clean(root.result, simplify_budget)
     return Derivation(expr, var, root, partial, final)

@@ -133,15 +133,16 @@ class FormulaPrinter:
                 if len(row) <= MAX_EXPAND:
                     terms = [self._num(a, True) + r" \cdot " + self._num(b, True) for a, b in zip(row, v)]
                     return " + ".join(terms), (E.P_ADD if len(terms) > 1 else E.P_MUL)
-                return self.fmt.row_vector(row) + " " + self.fmt.vector(v), E.P_MUL
-            return self.fmt.matrix(m) + " " + self.fmt.vector(v), E.P_MUL
+                return self.fmt.row_vector(row) + " " + self.fmt.column(v), E.P_MUL
+            return self.fmt.matrix(m) + " " + self.fmt.column(v), E.P_MUL
         if isinstance(e, E.Outer):
             if idx is not None:
                 j, i = idx if isinstance(idx, tuple) else (idx, None)
                 a = np.atleast_1d(e.a.value)[j]
                 b = np.atleast_1d(e.b.value)[i] if i is not None else np.atleast_1d(e.b.value)
                 return self._num(a, True) + r" \cdot " + self._num(b, True), E.P_MUL
-            return self.fmt.vector(e.a.value) + " " + self.fmt.row_vector(e.b.value), E.P_MUL
+            # a column times a row ([0.1; 0.2] [0.3, 0.4]), never two lists side by side
+            return self.fmt.column(e.a.value) + " " + self.fmt.row_vector(e.b.value), E.P_MUL
         if isinstance(e, (E.Sum, E.Mean)):
             if idx is None and e.arg.size <= MAX_EXPAND:
                 parts = [self._wrap_sub(e.arg, j, level, E.P_ADD + 1) for j in range(e.arg.size)]

@@ -96,3 +96,13 @@ def render(w: Working, full: bool = False) -> str:
     except ValueError:  # a NaN or infinity somewhere (an overflowing problem): write null
         text = json.dumps(_clean(data), ensure_ascii=False)
     return _HIDDEN.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+def _text(w: Working, full: bool = False) -> str:
+    return render(w, full=full) + "\n"
+
+
+from .registry import register  # noqa: E402
+
+register("json", _text, extensions=(".json",), work="json",
+         summary="the result contract (full float64 values) and the working")

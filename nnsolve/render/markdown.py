@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
 from ..errors import visible
-from ..numfmt import NumberFormat
-from ..working import Math, Step, Table, Text, Working
-from .common import StepLines, cell, fmt_for, step_lines, visible_sections
-from .formula import FormulaPrinter
+from ..working import Working
+from .layout import (LAYOUT, Cell, Chain, Document, Formula, Metrics, Para, Row, TableD, layout,
+                     measure_tex)
 
 # A chain longer than this (LaTeX characters) is written one form per line.
-LONG_CHAIN = 110
+LONG_CHAIN = LAYOUT.chain_width
 
 # $…$ inline math inside a solver's text (dollars paired in order, as the terminal does).
 _INLINE_MATH = re.compile(r"\$([^$]+)\$")
@@ -125,53 +122,35 @@ def _display(rows: list[str]) -> str:
     return "$$\n" + "\n".join(lines) + "\n$$"
 
 
-def _value_tex(step: Step, lines: StepLines, fmt: NumberFormat) -> str:
-    shape = np.shape(step.value)
-    if step.expr.size > 64:  # as the terminal: too many to write out
-        return r"\left(" + r" \times ".join(map(str, shape)) + r"\ \text{values}\right)"
-    return lines.value
+def _row_tex(r: Row, aligned: bool) -> str:
+    if r.kind == "first":
+        return (r.lhs + " &= " + r.text) if aligned else (r.lhs + " = " + r.text)
+    if r.kind == "eq":
+        return "&= " + r.text
+    return r"&\quad " + r.text
 
 
-def _chain_rows(lead: str, forms: list[str], value: str) -> list[str]:
-    """'lead &= form = form = value' on one row, or one form per row when long."""
-    parts = forms + [value]
-    lead = (lead + " &= ") if lead else "&= "
-    if sum(len(p) for p in parts) <= LONG_CHAIN or len(parts) == 1:
-        return [lead + " = ".join(parts)]
-    rows = [lead + parts[0]]
-    rows += ["&= " + p for p in parts[1:]]
+def _rows_of(c: Chain) -> list[Row]:
+    rows: list[Row] = []
+    for st in c.steps:
+        rows += st.rows
+        for _, crows in st.components:
+            rows += crows
     return rows
 
 
-def _step_rows(b: Step, printer: FormulaPrinter, fmt: NumberFormat) -> list[str]:
-    """The aligned rows of one step: lhs = symbolic, then the numbers put in, then the
-    value; for a short vector, one row per component j (as the terminal)."""
-    lines = step_lines(b, printer)
-    value = _value_tex(b, lines, fmt)
-    rows = [b.lhs + " &= " + lines.symbolic]
-    if lines.components:
-        for i, forms, v in lines.components:
-            rows += _chain_rows(r"j = " + i + r":\quad", forms, v)
-    elif lines.forms:
-        rows += _chain_rows("", lines.forms, value)
-    else:
-        rows[0] += " = " + value
-    return rows
-
-
-def _steps(group: list[Step], printer: FormulaPrinter, fmt: NumberFormat) -> list[str]:
-    """Consecutive steps under one label (the first step's) make one aligned display."""
+def _chain(c: Chain) -> list[str]:
+    """A step (or consecutive steps under one label) as one aligned display."""
     out = []
-    if group[0].label:
-        out.append("**" + inline(" ".join(group[0].label.split())) + "**")
-    rows = []
-    for b in group:
-        rows += _step_rows(b, printer, fmt)
+    if c.label:
+        out.append("**" + inline(" ".join(c.label.split())) + "**")
+    rows = _rows_of(c)
     if len(rows) == 1:
-        rows = [rows[0].replace(" &= ", " = ", 1)]
-    out.append(_display(rows))
-    if group[-1].note:
-        out.append(_styled(group[-1].note, "note"))
+        out.append(_display([_row_tex(rows[0], False)]))
+    else:
+        out.append(_display([_row_tex(r, True) for r in rows]))
+    if c.note:
+        out.append(_styled(c.note, "note"))
     return out
 
 
@@ -192,93 +171,93 @@ def _header(c) -> str:
     return _math_inline(c, in_table=True)
 
 
-def _cell(c, fmt: NumberFormat) -> str:
-    c = cell(c)
-    if c is None:
+def _cell(c: Cell) -> str:
+    if c.kind == "empty":
         return ""
-    if isinstance(c, str):
-        c = " ".join(c.split())
-        if "$" in c:
-            return inline(c, in_table=True)
-        if "\\" in c or "_" in c or "^" in c:
-            return _math_inline(c, in_table=True)
-        return _escape_text(c)
-    if isinstance(c, (bool, np.bool_)):
-        return fmt.scalar(c)
-    a = np.asarray(c)
-    if a.dtype == object or a.dtype.kind in "USO":
-        return _escape_text(" ".join(str(c).split()))
-    if a.ndim == 1 and a.size > 1:
-        tex = fmt.row_vector(a)  # a vector in a row of a table: in brackets, in one line
-    else:
-        tex = fmt.value(a)
-    return _math_inline(tex, in_table=True)
+    if c.kind == "number":
+        return _math_inline(c.text, in_table=True)
+    text = c.text
+    if not isinstance(c.value, str):
+        return _escape_text(text)
+    if "$" in text:
+        return inline(text, in_table=True)
+    if "\\" in text or "_" in text or "^" in text:
+        return _math_inline(text, in_table=True)
+    return _escape_text(text)
 
 
-def _table(b: Table, fmt: NumberFormat) -> list[str]:
-    ncol = max([len(b.columns)] + [len(r) for r in b.rows])
-    columns = list(b.columns) + [""] * (ncol - len(b.columns))
+def _table(t: TableD) -> list[str]:
     out = []
-    if b.title:
-        out.append("**" + inline(" ".join(b.title.split())) + "**")
-    if ncol == 0:
+    if t.title:
+        out.append("**" + inline(" ".join(t.title.split())) + "**")
+    if not t.columns:
         return out
-    lines = ["| " + " | ".join(_header(c) for c in columns) + " |",
-             "|" + "|".join("---:" for _ in columns) + "|"]
-    for r in b.rows:
-        cells = [_cell(c, fmt) for c in r] + [""] * (ncol - len(r))
-        lines.append("| " + " | ".join(cells) + " |")
-    out.append("\n".join(lines))
-    if b.note:
-        out.append(_styled(b.note, "note"))
+    rows = t.head + t.tail
+    for n, part in enumerate(t.parts):
+        if n:
+            out.append("*(continued: " + ", ".join(_header(t.columns[k]) or "–" for k in part.columns[1:]) + ")*")
+        lines = ["| " + " | ".join(_header(t.columns[k]) for k in part.columns) + " |",
+                 "|" + "|".join("---:" for _ in part.columns) + "|"]
+        for r in rows:
+            lines.append("| " + " | ".join(_cell(r[k]) for k in part.columns) + " |")
+        out.append("\n".join(lines))
+    if t.note:
+        out.append(_styled(t.note, "note"))
     return out
 
 
-def _math(b: Math) -> str:
+def _math(b: Formula) -> str:
     if b.label:
         return "- " + inline(" ".join(b.label.split())) + ": " + _math_inline(b.tex)
     return _display([b.tex])
 
 
+def _measure(tex: str) -> int:
+    return len(tex)
+
+
+METRICS = Metrics(style="latex", width=LAYOUT.chain_width, measure=_measure,
+                  table_width=LAYOUT.page_width, measure_cell=measure_tex, every_row=True)
+
+
+def document(working: Working, full: bool = False) -> Document:
+    return layout(working, METRICS, full, lead=0, header_measure=measure_tex)
+
+
 def render(working: Working, full: bool = False) -> str:
     """The working as a Markdown document (ends with a newline)."""
-    fmt = fmt_for("latex", working.precision)
-    printer = FormulaPrinter(fmt)
-    heading = f"nnsolve · {working.kind}" + (f" — {working.title}" if working.title else "")
-    blocks: list[str] = ["# " + inline(" ".join(heading.split()))]
-    for s, skipped in visible_sections(working.sections, full):
-        if skipped:
-            blocks.append("*… " + _escape_text(skipped) + "*")
-            continue
-        level = max(2, min(6, s.level))
-        blocks.append("#" * level + " " + inline(" ".join(s.title.split())))
+    doc = document(working, full)
+    blocks: list[str] = ["# " + inline(doc.title)]
+    for g in doc.groups:
+        if g.title:
+            blocks.append("#" * max(2, min(6, g.level)) + " " + inline(" ".join(g.title.split())))
         pending_rules: list[str] = []  # consecutive labelled formulas make one list
-        group: list[Step] = []  # consecutive steps: the first labelled, the rest not
-        for b in s.blocks:
-            if isinstance(b, Math) and b.label:
+        for b in g.items:
+            if isinstance(b, Formula) and b.label:
                 pending_rules.append(_math(b))
                 continue
             if pending_rules:
                 blocks.append("\n".join(pending_rules))
                 pending_rules = []
-            if isinstance(b, Step) and group and not b.label and not group[-1].note:
-                group.append(b)
-                continue
-            if group:
-                blocks.extend(_steps(group, printer, fmt))
-                group = []
-            if isinstance(b, Step):
-                group.append(b)
-            elif isinstance(b, Table):
-                blocks.extend(_table(b, fmt))
-            elif isinstance(b, Text):
+            if isinstance(b, Chain):
+                blocks.extend(_chain(b))
+            elif isinstance(b, TableD):
+                blocks.extend(_table(b))
+            elif isinstance(b, Para):
+                if b.kind == "skipped":
+                    blocks.append("*… " + _escape_text(b.text) + "*")
+                    continue
                 text = _styled(b.text, b.kind)
                 if text:
                     blocks.append(text)
-            elif isinstance(b, Math):
+            elif isinstance(b, Formula):
                 blocks.append(_math(b))
         if pending_rules:
             blocks.append("\n".join(pending_rules))
-        if group:
-            blocks.extend(_steps(group, printer, fmt))
     return "\n\n".join(blocks) + "\n"
+
+
+from .registry import register  # noqa: E402
+
+register("markdown", render, extensions=(".md", ".markdown"), aliases=("md",), work="markdown",
+         summary="for notes and answer keys ($…$ math, GitHub tables)")
