@@ -10,8 +10,11 @@ def visible(text: str, keep_newlines: bool = False) -> str:
     characters and unusual spaces (a zero-width space, a right-to-left mark, a no-break
     space) as \\u200b, … So a message stays on one line, a file cannot drive the terminal,
     and a key that differs only by an invisible character shows the difference."""
+    text = str(text)
+    if text.isprintable():  # no control, format, surrogate, unassigned or separator but ' '
+        return text
     out = []
-    for ch in str(text):
+    for ch in text:
         if ch == " " or (keep_newlines and ch in "\n\t"):
             out.append(ch)
             continue

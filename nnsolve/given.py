@@ -474,7 +474,8 @@ def field_schema(f: Field, kind: str | None = None) -> dict:
 
 
 def _requires(needs) -> dict:
-    return {"properties": {k: {"const": v} for k, v in needs}, "required": [k for k, _ in needs]}
+    return {"properties": {k: {"enum": list(v)} if isinstance(v, (list, tuple)) else {"const": v} for k, v in needs},
+            "required": [k for k, _ in needs]}
 
 
 def _object(flds, kind: str | None = None) -> dict:

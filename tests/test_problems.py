@@ -17,6 +17,8 @@ REQUIRED = {
     "gru": ["z", "r", "h_tilde", "h"],
     "bptt": ["h", "y_hat", "loss", "grad_U", "grad_W", "grad_b", "grad_V", "grad_c", "dL_dh", "grad_W_by_step"],
     "rnn": ["h", "y_hat"],
+    "rnn_upstream": ["h", "grad_x"],  # rnn/bptt with upstream (recurrent.md): no output layer, no loss
+    "gated_stack": ["layers", "h"],  # lstm/gru with layers (recurrent.md): per-layer results under layers
     # classical.md: the single-neuron kinds
     "neuron": ["v", "y"],
     "activation": ["values", "derivatives"],
@@ -41,7 +43,10 @@ def test_problem_file(path):
     text = path.read_text(encoding="utf-8")
     assert text.lstrip().startswith("#"), "each problem file opens with a comment saying where it is from"
     w = solve_file(str(path))
-    for name in REQUIRED["mlp_training" if w.kind == "mlp" and "epoch_loss" in w.results else w.kind]:
+    for name in REQUIRED["mlp_training" if w.kind == "mlp" and "epoch_loss" in w.results else
+                         "rnn_upstream" if w.kind in ("rnn", "bptt") and "grad_x" in w.results and "loss" not in w.results
+                         else "gated_stack" if w.kind in ("lstm", "gru") and "layers" in w.results
+                         else w.kind]:
         assert name in w.results, name
     data = json.loads(render_json.render(w))
     assert data["kind"] == w.kind and data["sections"]

@@ -12,6 +12,7 @@ import numpy as np
 from ..sheet import Sheet
 from .. import ops
 from ..given import Field, title
+from . import _gated
 
 SUMMARY = "LSTM cell forward pass over a sequence: gates, cell and hidden state per time step"
 
@@ -54,18 +55,24 @@ def initial_state(names, meaning: str, example: dict) -> Field:
                                     default_text="zeros") for k in names))
 
 
+LAYOUT = Field("layout", "choice", "notes (W_*, U_*, b_* per gate) | pytorch (weight_ih, weight_hh, bias_ih, "
+               "bias_hh as torch.nn stores them) | keras (kernel, recurrent_kernel, bias)", choices=_gated.LAYOUTS,
+               default="notes", example="notes", template="comment")
+
 GIVEN = (
     title("My LSTM"),
+    LAYOUT,
     INPUTS.but(example=[[1, 2], [0.5, 3]]),
-    gate_weights((("f", "forget gate", "f = σ(W_f x + U_f h + b_f)", ""),
+    _gated.loosen(gate_weights((("f", "forget gate", "f = σ(W_f x + U_f h + b_f)", ""),
                   ("i", "input gate", "i = σ(W_i x + U_i h + b_i)", ""),
                   ("c", "candidate", "g = tanh(W_c x + U_c h + b_c)", ""),
                   ("o", "output gate", "o = σ(W_o x + U_o h + b_o)", "")),
                  {"W_f": [[0.7, 0.45]], "W_i": [[0.95, 0.8]], "W_c": [[0.45, 0.25]], "W_o": [[0.6, 0.4]],
                   "U_f": 0.1, "U_i": 0.8, "U_c": 0.15, "U_o": 0.25,
-                  "b_f": 0.15, "b_i": 0.65, "b_c": 0.2, "b_o": 0.1}),
+                  "b_f": 0.15, "b_i": 0.65, "b_c": 0.2, "b_o": 0.1}), True, True),
     initial_state(("h", "c"), "h_0 and c_0", {"h": [0], "c": [0]}),
-)
+) + _gated.head_fields(True)
+GIVEN = GIVEN + (_gated.layers_field(GIVEN[3]), _gated.initial_fields(("h", "c")))
 
 
 # -- reading, shared with kind: gru ---------------------------------------------------
@@ -103,23 +110,32 @@ class Gates:
     m: int
 
 
-def read_gates(r, names, n):
+def read_gates(r, names, n, w=None, n_text=None):
     """weights: W_<g>, U_<g>, b_<g> for each gate name g; m is the number of rows of the first
-    W. Returns (the weights reader, so a kind can read more keys and then finish it; Gates)."""
-    w = r.sub("weights", what="a mapping of the weights W_*, U_*, b_*")
+    W. Returns (the weights reader, so a kind can read more keys and then finish it; Gates).
+    ``w``: the reader of the mapping (default: weights); ``n_text``: what n is (stacked layers)."""
+    if w is None:
+        w = r.sub("weights", what="a mapping of the weights W_*, U_*, b_*")
+    for name, keys in _gated.LAYOUT_KEYS.items():
+        for key in keys:
+            if w.has(key):
+                raise w.error(w.path + (key,), f"{key} is a key of layout: {name}; add layout: {name} (or give the "
+                                               "weights per gate as W_*, U_*, b_*)")
     first = names[0]
     hint = ""
-    if n == 1:
+    if n_text:
+        hint = f"; {n_text}"
+    elif n == 1:
         hint = ("; each item of inputs is one time step, so n = 1 here (for one time step with "
                 "several inputs write inputs: [[1, 2]])")
     W = {first: _matrix(w, f"W_{first}", (None, n),
                         f"an m × {n} matrix: one row per hidden unit, n = {n} columns "
-                        f"(the length of each input){hint}")}
+                        f"({'the length of each input' if not n_text else 'its input'}){hint}")}
     m = W[first].shape[0]
     for g in names[1:]:
         W[g] = _matrix(w, f"W_{g}", (m, n),
                        f"a {m} × {n} matrix (m = {m}, the number of rows of W_{first}; "
-                       f"n = {n}, the length of each input)")
+                       f"{n_text or f'n = {n}, the length of each input'})")
     U = {g: _matrix(w, f"U_{g}", (m, m),
                     f"a {m} × {m} matrix (m × m, m = {m}, the number of rows of W_{first})")
          for g in names}
@@ -140,6 +156,7 @@ def reject_aliases(w, alias: str, name: str) -> None:
 
 def read_initial(r, names, m):
     """initial: {h: …, c: …} (only the given names), each a length-m vector, default zeros."""
+    _gated.reject_initial_list(r)
     init = r.sub("initial", None, what="a mapping of initial states")
     out = {}
     for k in names:
@@ -198,6 +215,26 @@ def problem_section(w: Sheet, cell: str, X, gates: Gates, labels: dict, initial:
     intro.table([f"{k}_{{0}}" for k in initial], [list(initial.values())])
 
 
+def layout_section(w: Sheet, lay) -> None:
+    """How the framework's blocks map to the gates."""
+    s = w.section("The framework's weights, gate by gate")
+    order = {("lstm", "pytorch"): "i, f, g, o", ("gru", "pytorch"): "r, z, n", ("lstm", "keras"): "i, f, c, o",
+             ("gru", "keras"): "z, r, h"}[(lay.cell, lay.name)]
+    if lay.name == "pytorch":
+        s.text(f"torch.nn.{lay.cell.upper()} stores the gates' weights stacked in the order {order} (its "
+               + ("g is our candidate g, whose weights are called W_c, U_c, b_c here" if lay.cell == "lstm" else
+                  "n is our candidate h̃") + "): weight_ih holds the W's, one block of m rows each, weight_hh the "
+               "U's, and each gate's bias is split into bias_ih and bias_hh.")
+    else:
+        s.text(f"Keras stores the gates side by side in the order {order}, transposed (x W, not W x): kernel holds "
+               "the Wᵀ's, one block of m columns each, recurrent_kernel the Uᵀ's"
+               + (", and bias two rows (reset_after: the input bias, then the recurrent bias)."
+                  if lay.cell == "gru" and lay.reset_after else ", and bias the biases."))
+    s.table(["gate", "W", "U", "b"], lay.mapping_rows())
+    s.text("The gradients at the end are put back into the same blocks, so they compare directly with the "
+           "framework's .grad.", "note")
+
+
 def summary_section(w: Sheet, names, tex, series: dict, m: int) -> None:
     """The per-time-step table of every gate and state; for m > 4 one table per gate instead,
     component by component."""
@@ -209,7 +246,7 @@ def summary_section(w: Sheet, names, tex, series: dict, m: int) -> None:
     else:
         for k in names:
             s.table(["t"] + [f"j = {j + 1}" for j in range(m)],
-                    [[t + 1] + list(series[k][t]) for t in range(T)],
+                    [[t + 1] + row for t, row in enumerate(series[k].tolist())],
                     title=f"${tex[k]}$ component by component")
 
 
@@ -225,20 +262,47 @@ class Problem:
     gates: Gates
     h0: np.ndarray
     c0: np.ndarray
+    head: _gated.Head = None  # the backward pass (recurrent.md), if any
+    layout: _gated.Layout = None  # the weights as a framework stores them
+    stack: list = None  # stacked layers (_gated.Layer), input side first; None: one layer
+
+
+def read_weights(r, w, layout: str, n: int, n_text=None):
+    """One layer's weights (the mapping read by ``w``) → (Gates, Layout or None)."""
+    if layout == "notes":
+        w, gates = read_gates(r, GATES, n, w=w, n_text=n_text)
+        reject_aliases(w, "g", "c")
+        lay = None
+    else:
+        Wd, Ud, bd, _, lay = _gated.read_layout(w, "lstm", layout, n, True, n_text or "")
+        gates = Gates(Wd, Ud, bd, lay.m)
+    w.finish()
+    return gates, lay
 
 
 def read(r, kind):
     X = read_inputs(r)
     T, n = X.shape
-    w, gates = read_gates(r, GATES, n)
-    reject_aliases(w, "g", "c")
-    w.finish()
+    layout = r.field("layout")
+    if r.has("layers"):
+        stack = _gated.read_stack(r, layout, n, lambda w, n_in, n_text: read_weights(r, w, layout, n_in, n_text),
+                                  ("h", "c"))
+        top = stack[-1]
+        head = _gated.read_head(r, T, top.gates.m, True)
+        first = stack[0]
+        return Problem(X, first.gates, first.init["h"], first.init["c"], head, first.layout, stack)
+    what = "a mapping of the weights " + ("W_*, U_*, b_*" if layout == "notes" else ", ".join(_gated.LAYOUT_KEYS[layout]))
+    gates, lay = read_weights(r, r.sub("weights", what=what), layout, n)
     init = read_initial(r, ("h", "c"), gates.m)
-    return Problem(X, gates, init["h"], init["c"])
+    head = _gated.read_head(r, T, gates.m, True)
+    return Problem(X, gates, init["h"], init["c"], head, lay)
 
 
 def work(p: Problem):
-    return cell_work("an LSTM cell", p.X, p.gates.m, 4, 6, 8)
+    if p.stack is not None:
+        return _gated.stack_work(p, lambda X, m: cell_work("an LSTM cell", X, m, 4, 6, 8), 4)
+    w = cell_work("an LSTM cell", p.X, p.gates.m, 4, 6, 8)
+    return _gated.back_work(w, p.head, *p.X.shape, p.gates.m, 4) if p.head is not None else w
 
 
 def cell(page, t, weights, x, h_prev, c_prev, wide=False):
@@ -262,15 +326,19 @@ def cell(page, t, weights, x, h_prev, c_prev, wide=False):
     return f, i, g, o, c, h
 
 
-def solve(p: Problem, sheet) -> None:
-    T, n = p.X.shape
-    m = p.gates.m
-    problem_section(sheet, "An LSTM cell", p.X, p.gates, LABELS, {"h": p.h0, "c": p.c0})
-    nums = (p.gates.W, p.gates.U, p.gates.b)
+def forward(sheet, X, gates: Gates, h0, c0, layout, title: str) -> dict:
+    """The forward pass of one LSTM layer over the sequence X; returns the series of every gate
+    and state (T × m each). ``sheet``: the sheet, or a layer's view of it (stacked layers)."""
+    T, n = X.shape
+    m = gates.m
+    problem_section(sheet, title, X, gates, LABELS, {"h": h0, "c": c0})
+    if layout is not None:
+        layout_section(sheet, layout)
+    nums = (gates.W, gates.U, gates.b)
     wide = m >= WIDE_FROM
 
     def equations(rules):
-        cell(rules, "t", nums, p.X[0], p.h0, p.c0)
+        cell(rules, "t", nums, X[0], h0, c0)
         rules.text(r"$g_{t}$ is the candidate cell state (written $\hat{c}_{t}$ in some notes); "
                    r"$\odot$ is the element-wise product.", "note")
         if wide:
@@ -285,9 +353,9 @@ def solve(p: Problem, sheet) -> None:
             cell(page, t, nums, x, h_prev, c_prev, wide)
         return build
 
-    h_prev, c_prev = p.h0, p.c0
+    h_prev, c_prev = h0, c0
     for t in range(1, T + 1):
-        x = p.X[t - 1]
+        x = X[t - 1]
         sheet.section(f"Time step t = {t}", level=3, detail=True, builder=working_of(t, x, h_prev, c_prev))
         values = cell(sheet.silent, t, nums, x, h_prev, c_prev)
         for k, v in zip(names, values):
@@ -298,3 +366,38 @@ def solve(p: Problem, sheet) -> None:
     summary_section(sheet, names, tex, series, m)
     end = sheet.section("Result")
     end.table([f"h_{{{T}}}", f"c_{{{T}}}"], [[h_prev, c_prev]])
+    return series
+
+
+def back_layer(sheet, X, gates: Gates, h0, c0, layout, series: dict, head, rules_shown: bool = True):
+    """The backward pass of one LSTM layer (kinds/_gated.py); returns ∂L/∂x_t (T × n)."""
+    nums = (gates.W, gates.U, gates.b)
+    H = np.vstack([h0[None, :], series["h"]])
+    C = np.vstack([c0[None, :], series["c"]])
+    keys = [f"{k}_{g}" for k in "WUb" for g in GATES]
+    values = {f"{k}_{g}": d[g] for k, d in zip("WUb", nums) for g in GATES}
+    if layout is not None:
+        values = dict(layout.values)
+    cell_ = _gated.Cell("lstm", GATES, {"f": ("delta_f", "f"), "i": ("delta_i", "i"), "c": ("delta_g", "g"),
+                                        "o": ("delta_o", "o")},
+                        _gated.lstm_back, nums + (head.V,), keys, values, layout)
+    gates_series = {k: series[k] for k in ("f", "i", "g", "o")}
+    return _gated.backward(sheet, cell_, head, X, H, gates_series, C, gates.m >= WIDE_FROM, rules_shown)
+
+
+def solve(p: Problem, sheet) -> None:
+    backward = p.head is not None and p.head.backward
+    if p.stack is None:
+        series = forward(sheet, p.X, p.gates, p.h0, p.c0, p.layout, "An LSTM cell")
+        if backward:
+            back_layer(sheet, p.X, p.gates, p.h0, p.c0, p.layout, series, p.head)
+        return
+    runs = _gated.stack_forward(
+        sheet, p.X, p.stack,
+        lambda view, X, layer, title: forward(view, X, layer.gates, layer.init["h"], layer.init["c"], layer.layout, title),
+        "LSTM", ("h", "c"))
+    if backward:
+        _gated.stack_backward(
+            sheet, p.stack, runs, p.head,
+            lambda view, X, layer, series, head, rules: back_layer(view, X, layer.gates, layer.init["h"],
+                                                                   layer.init["c"], layer.layout, series, head, rules))
