@@ -14,13 +14,22 @@ nnsolve.expr steps (the worked time steps, printed symbolic → substituted → 
 plain numpy arrays (the other steps of a long sequence, the loss after the update, full
 BPTT for comparison); both give the same float64 values.  Sequences up to 100 steps are
 worked step by step; longer ones for their first and last 3 steps, every step being in
-the tables.  Extras: ``clip`` (global gradient-norm clipping), ``truncate`` (truncated BPTT
-over the last k steps) and the table of ‖∂h_T/∂h_t‖₂ (vanishing / exploding gradients).
+the tables; up to 8 steps (ALL_STEPS_SHOWN) they are all shown without --full.  Extras:
+``clip`` (global gradient-norm clipping), ``truncate`` (truncated BPTT over the last k
+steps) and the table of ‖∂h_T/∂h_t‖₂ (vanishing / exploding gradients).
+
+recurrent.md's additions: ∂L/∂x_t = Uᵀ δ_t (grad_x) and ∂L/∂h_0 = Wᵀ δ_1 (grad_h0), the
+loss and every gradient per step (loss_by_step, grad_*_by_step); ``upstream: {h: …}``, the
+gradient ḡ_t arriving at h_t from above, added to ∂L/∂h_t in place of a loss; ``layers:``,
+a stack of Elman layers. A stack is solved as one-layer problems (_views): the forward
+pass bottom-up (layer l's inputs are layer l−1's h_t), the backward pass top-down (layer
+l's upstream is what layer l+1 sends down, ḡ^{(l)}_t = U^{(l+1)ᵀ} δ^{(l+1)}_t); a layer's
+results sit under ("layers", l) (Problem.prefix), the output layer's at the top.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -46,7 +55,7 @@ HIDDEN = ["tanh", "relu", "sigmoid", "linear"] + [n for n in nn.activation_names
 OUTPUT = ["sigmoid", "softmax", "linear", "tanh"]
 LOSSES = ["bce", "cross_entropy", "half_sse", "mse"]
 MAX_STEPS = 100_000  # time steps (the work estimate, work below, bounds the rest)
-ALL_STEPS_SHOWN = 5  # sequences up to this long show every time step in the terminal
+ALL_STEPS_SHOWN = 8  # sequences up to this long are worked in full by default (no --full needed)
 SMALL = 4  # vectors/matrices with no dimension above this are shown in full in tables
 SUM_TERMS = 6  # sums over up to this many time steps are written out term by term
 FULL_WORKING = 100  # sequences up to this long get a worked section for every time step;
@@ -65,6 +74,21 @@ _TARGET = {"anyOf": [{"type": "number"}, {"type": "string"},
                      {"type": "array", "minItems": 1, "items": {"anyOf": [
                          {"type": "number"}, {"type": "string"},
                          {"type": "array", "minItems": 1, "items": {"type": "number"}}]}}]}
+
+
+_INITIAL = {"type": "object", "additionalProperties": False,
+            "properties": {"h": {"anyOf": [{"type": "array", "items": {"type": "number"}, "minItems": 1},
+                                           {"type": "number"}]}}}
+
+
+def _weight_fields(shape_u: tuple) -> tuple:
+    m = shape_u[0]
+    return (Field("U", "matrix", "input → hidden", shape=shape_u),
+            Field("W", "matrix", "hidden → hidden", shape=(m, m)),
+            Field("b", "vector", "hidden bias", shape=(m,), default=None, default_text="zeros"),
+            Field("V", "matrix", "hidden → output (required unless upstream is given)", shape=("k", m),
+                  default=None),
+            Field("c", "vector", "output bias", shape=("k",), default=None, default_text="zeros"))
 
 
 def _given(kind: str) -> tuple:
@@ -95,21 +119,36 @@ def _given(kind: str) -> tuple:
         Field("output", "choice", "last (many-to-one: ŷ only at t = T) | every (many-to-many)",
               choices=("last", "every"), default="last", example="last"),
         Field("weights", "mapping", "matrices are outputs × inputs: a_t = U x_t + W h_{t-1} + b",
-              what="a mapping with U, W, V (and optionally b, c)",
+              what="a mapping with U, W, V (and optionally b, c)", instead=("layers",),
               example={"U": [[0.5, -0.3, 0.2], [0.1, 0.4, -0.6]], "W": [[0.3, -0.2], [0.4, 0.1]], "b": [0, 0],
                        "V": [[0.7, -0.5]], "c": [0]},
-              fields=(Field("U", "matrix", "input → hidden", shape=("m", "n")),
-                      Field("W", "matrix", "hidden → hidden", shape=("m", "m")),
-                      Field("b", "vector", "hidden bias", shape=("m",), default=None, default_text="zeros"),
-                      Field("V", "matrix", "hidden → output", shape=("k", "m")),
-                      Field("c", "vector", "output bias", shape=("k",), default=None, default_text="zeros"))),
-        Field("initial", "mapping", "h_0", default=None, default_text="zeros", flow=True, example={"h": [0, 0]},
+              fields=_weight_fields(("m", "n"))),
+        Field("layers", "list", "one block {U, W, b} per layer, input side first; layer l reads layer l−1's h_t, "
+              "so its U is m_l × m_{l−1}; V and c go in the last block",
+              default=None, template="comment", of="mapping", flow=True,
+              lead="or, a stack of layers (instead of weights; then initial is a list, one {h: …} per layer):",
+              what="a list of layer blocks {U, W, b}, input side "
+              "first (the last one also V, c)",
+              example=[{"U": [[0.5, -0.3, 0.2], [0.1, 0.4, -0.6]], "W": [[0.3, -0.2], [0.4, 0.1]]},
+                       {"U": [[0.6, -0.4]], "W": [[0.5]], "V": [[1.2]]}],
+              fields=_weight_fields(("m_l", "m_{l-1}"))),
+        Field("initial", "mapping", "h_0; with layers a list, one {h: …} per layer", default=None,
+              default_text="zeros", flow=True, example={"h": [0, 0]},
               what="a mapping {h: [...]}",
+              schema={"anyOf": [_INITIAL, {"type": "array", "minItems": 1, "items": _INITIAL}]},
               fields=(Field("h", "vector", "h_0, the initial hidden state", shape=("m",), default=None,
                             default_text="zeros"),)),
+        Field("upstream", "mapping", "∂L/∂h_t arriving from above (what a layer on top sends down), one row "
+              "per time step",
+              default=None, template="comment", flow=True, example={"h": [[0.1, -0.2], [0.3, 0.0], [0.5, 0.4]]},
+              lead="or, instead of target and loss, the gradient from the layers on top:",
+              what="a mapping {h: [[...], ...]} (T rows of length m)",
+              note="then weights.V is not needed and there is no loss; implies the backward pass",
+              fields=(Field("h", "matrix", "∂L/∂h_t from above, t = 1 … T", shape=("T", "m")),)),
         Field("target", "any", "output: last → one target for ŷ_T; output: every → a list of T targets"
               + ("" if bptt else " (optional: to show the loss)"),
               default=REQUIRED if bptt else None, template="show" if bptt else "comment", example=1,
+              instead=("upstream",) if bptt else (),
               schema=_TARGET,
               note="A target is a vector of length k (a scalar when k = 1); with softmax also a class index "
                    "counted from 0 (0 … k−1), or a token of the vocab when k = len(vocab)"),
@@ -167,6 +206,47 @@ class Problem:
     clip: float | None = None
     truncate: int | None = None
     negative_slope: float = 0.01  # leaky_relu's, for the hidden layer
+    upstream: np.ndarray | None = None  # T × m: ∂L/∂h_t arriving from above (given, or from the layer on top)
+    blocks: list | None = None  # stacked layers: one Block per layer, input side first (U, W, b, h0 the last's)
+    # -- one layer of a stack, as a problem of its own (see _views) ---------------------------
+    prefix: tuple = ()  # result paths of this layer's quantities: () or ("layers", l)
+    layer: int = 0  # 1 … L in a stack, 0 for a single layer
+    nlayers: int = 1
+    up_tex: str = r"\bar{g}_{#}"  # the gradient arriving at h_# from above (a stack: ḡ^{(l)}_# = U^{(l+1)ᵀ} δ^{(l+1)}_#)
+
+    @property
+    def sup(self) -> str:
+        """The layer superscript of this layer's quantities: h^{(2)}_{t}; none for one layer."""
+        return f"^{{({self.layer})}}" if self.layer else ""
+
+    @property
+    def xname(self) -> str:
+        """The input of this layer: x, or the hidden state of the layer below."""
+        return f"h^{{({self.layer - 1})}}" if self.layer > 1 else "x"
+
+    def q(self, name: str, t) -> str:
+        """A quantity of time step t of this layer: h_{t}, or h^{(2)}_{t} in a stack."""
+        return f"{self.xname if name == 'x' else name + self.sup}_{{{t}}}"
+
+    def wt(self, name: str) -> str:
+        """A weight of this layer: U, or U^{(2)} in a stack (V and c are the output layer's)."""
+        return name if name in ("V", "c") else name + self.sup
+
+    def wT(self, name: str) -> str:
+        """The transpose of a weight of this layer: W^{\\top}, or W^{(2)\\top} in a stack."""
+        return rf"{name}^{{({self.layer})\top}}" if self.layer and name not in ("V", "c") else name + r"^{\top}"
+
+    def at(self, *path) -> tuple:
+        """The result path of one of this layer's quantities."""
+        return self.prefix + path
+
+    @property
+    def has_output(self) -> bool:
+        return self.V is not None
+
+    @property
+    def has_loss(self) -> bool:
+        return self.targets is not None
 
     @property
     def f_act(self):
@@ -190,11 +270,41 @@ class Problem:
 
     @property
     def k(self) -> int:
-        return self.V.shape[0]
+        return self.V.shape[0] if self.V is not None else 0
 
     def out_steps(self) -> list[int]:
         """The time steps (1-based) with an output ŷ_t."""
+        if not self.has_output:
+            return []
         return list(range(1, self.T + 1)) if self.output == "every" else [self.T]
+
+
+@dataclass
+class Block:
+    """One layer of a stack, as the file gives it."""
+    U: np.ndarray
+    W: np.ndarray
+    b: np.ndarray
+    h0: np.ndarray
+    given: set
+
+
+def _views(p: Problem) -> list:
+    """The layers as problems of one layer each (a single layer: [p]). Layer l > 1 gets its
+    input sequence (layer l−1's h_t) in the forward pass, and its upstream gradient (what
+    layer l+1 sends down) in the backward pass."""
+    if not p.blocks:
+        return [p]
+    L = len(p.blocks)
+    out = []
+    for l, bl in enumerate(p.blocks, start=1):
+        last = l == L
+        out.append(replace(p, U=bl.U, W=bl.W, b=bl.b, h0=bl.h0, blocks=None, prefix=("layers", l), layer=l,
+                           nlayers=L, given=bl.given | (p.given & {"c"} if last else set()),
+                           V=p.V if last else None, c=p.c if last else None,
+                           targets=p.targets if last else None, target_labels=p.target_labels if last else None,
+                           upstream=p.upstream if last else None, up_tex=rf"\bar{{g}}^{{({l})}}_{{#}}"))
+    return out
 
 
 def _token_text(value) -> str | None:
@@ -325,6 +435,90 @@ def _read_target(r: Reader, value, path, k: int, g: str, loss: str, vocab, what_
     return y, label
 
 
+def _read_block(wr: Reader, n: int, l: int, L: int, need_v: bool):
+    """One mapping of weights (layer l of L; l = 0: the single weights block) →
+    (U, W, b, V, c, given), V and c None where not given (not allowed below the last layer)."""
+    of = f" of layer {l}" if l else ""
+    W = wr.matrix("W", what=f"W, the hidden → hidden weights{of}, a square m × m matrix (a list of rows)")
+    m = W.shape[0]
+    if W.shape[1] != m:
+        raise wr.error(wr.path + ("W",), f"expected W, the hidden → hidden weights{of}, to be square (m × m), "
+                                         f"got {W.shape[0]} × {W.shape[1]}")
+    if l > 1:
+        what = (f"U, the input → hidden weights of layer {l}, an m{_sub(l)} × m{_sub(l - 1)} = {m} × {n} matrix "
+                f"(m{_sub(l)} = {m} hidden units as its W; its input is layer {l - 1}'s h_t, of length "
+                f"m{_sub(l - 1)} = {n})")
+    else:
+        what = (f"U, the input → hidden weights{of}, an m × n = {m} × {n} matrix "
+                f"(m = {m} hidden units as W, n = {n} inputs per time step)")
+    U = wr.matrix("U", shape=(m, n), what=what)
+    given = set()
+    b = wr.vector("b", None, length=m, what=f"b, the hidden bias{of}, a vector of length m = {m}")
+    if b is not None:
+        given.add("b")
+    last = l == L
+    V = c = None
+    if not last:
+        for key in ("V", "c"):
+            if wr.has(key):
+                raise wr.error(wr.path + (key,), f"{key} belongs to the last layer's block only (layer {L}): "
+                                                 "the output layer reads the last layer's h_t")
+    else:
+        if need_v or wr.has("V"):
+            V = wr.matrix("V", what=f"V, the hidden → output weights{of}, a k × m matrix with m = {m} columns")
+            if V.shape[1] != m:
+                raise wr.error(wr.path + ("V",), f"expected V, the hidden → output weights{of}, to have m = {m} "
+                                                 f"columns (one per hidden unit, as W), got "
+                                                 f"{V.shape[0]} × {V.shape[1]}")
+            c = wr.vector("c", None, length=V.shape[0],
+                          what=f"c, the output bias, a vector of length k = {V.shape[0]} (the rows of V)")
+            if c is not None:
+                given.add("c")
+            c = np.zeros(V.shape[0]) if c is None else c
+        elif wr.has("c"):
+            raise wr.error(wr.path + ("c",), "c is the output bias of V, which is not given")
+    wr.finish()
+    return U, W, np.zeros(m) if b is None else b, V, c, given
+
+
+def _sub(l: int) -> str:
+    return "".join("₀₁₂₃₄₅₆₇₈₉"[int(d)] for d in str(l))
+
+
+def _read_initial(r: Reader, sizes: list) -> tuple[list, bool]:
+    """initial: {h: …} (one layer) or [{h: …}, …] (one per layer) → (h_0 per layer, given?)."""
+    L = len(sizes)
+    out = [np.zeros(m) for m in sizes]
+    if not r.has("initial"):
+        return out, False
+    raw = r.raw("initial")
+    if L == 1 and not isinstance(raw, list):
+        ir = r.sub("initial", None, what=r.fields["initial"].what)
+        h = ir.vector("h", None, length=sizes[0], what=f"h_0, the initial hidden state, a vector of length "
+                                                       f"m = {sizes[0]}")
+        ir.finish()
+        if h is None:
+            return out, False
+        return [h], True
+    if not isinstance(raw, list):
+        raise r.error(("initial",), f"expected a list of L = {L} mappings {{h: [...]}}, one per layer (input side "
+                                    f"first), got a mapping")
+    if len(raw) != L:
+        raise r.error(("initial",), f"expected L = {L} initial states {{h: [...]}}, one per layer, got {len(raw)}")
+    for l, (path, item) in enumerate(r.items("initial", what="a list of mappings {h: [...]}"), start=1):
+        if not isinstance(item, dict):
+            raise r.error(path, f"expected a mapping {{h: [...]}}, the initial state of layer {l}, got "
+                                f"{_what(item)}")
+        for key in item:
+            if key != "h":
+                raise r.error(path + (key,), f"unknown key '{key}'; expected h (the initial hidden state "
+                                             f"of layer {l})")
+        if item.get("h") is not None:
+            out[l - 1] = r.array_value(item["h"], path + ("h",), ndim=1, shape=(sizes[l - 1],),
+                                       what=f"h_0 of layer {l}, a vector of length m{_sub(l)} = {sizes[l - 1]}")
+    return out, True
+
+
 def read(r: Reader, kind: str) -> Problem:
     X, tokens, vocab = _read_sequence(r)
     T, n = X.shape
@@ -332,63 +526,77 @@ def read(r: Reader, kind: str) -> Problem:
     if r.has("negative_slope") and f != "leaky_relu":
         raise r.error(("negative_slope",), f"negative_slope is for hidden_activation: leaky_relu (it is {f})")
     output = r.field("output")
+    has_up = r.has("upstream")
+    if has_up:
+        for key in ("target", "loss"):
+            if r.has(key):
+                raise r.error((key,), f"give either {key} or upstream, not both: upstream is the gradient arriving "
+                                      "at h_t from above, in place of a loss")
 
-    wr = r.sub("weights", what=r.fields["weights"].what)
-    W = wr.matrix("W", what="W, the hidden → hidden weights, a square m × m matrix (a list of rows)")
-    m = W.shape[0]
-    if W.shape[1] != m:
-        raise wr.error(wr.path + ("W",), f"expected W, the hidden → hidden weights, to be square (m × m), "
-                                         f"got {W.shape[0]} × {W.shape[1]}")
-    U = wr.matrix("U", shape=(m, n), what=f"U, the input → hidden weights, an m × n = {m} × {n} matrix "
-                                          f"(m = {m} hidden units as W, n = {n} inputs per time step)")
-    V = wr.matrix("V", what=f"V, the hidden → output weights, a k × m matrix with m = {m} columns")
-    if V.shape[1] != m:
-        raise wr.error(wr.path + ("V",), f"expected V, the hidden → output weights, to have m = {m} columns "
-                                         f"(one per hidden unit, as W), got {V.shape[0]} × {V.shape[1]}")
-    k = V.shape[0]
-    given = set()
-    b = wr.vector("b", None, length=m, what=f"b, the hidden bias, a vector of length m = {m}")
-    c = wr.vector("c", None, length=k, what=f"c, the output bias, a vector of length k = {k} (the rows of V)")
-    if b is not None:
-        given.add("b")
-    if c is not None:
-        given.add("c")
-    b = np.zeros(m) if b is None else b
-    c = np.zeros(k) if c is None else c
-    wr.finish()
-
-    h0 = np.zeros(m)
-    ir = r.sub("initial", None, what=r.fields["initial"].what)
-    if ir is not None:
-        h = ir.vector("h", None, length=m, what=f"h_0, the initial hidden state, a vector of length m = {m}")
-        if h is not None:
-            h0 = h
-            given.add("h0")
-        ir.finish()
-
-    loss = r.field("loss")
-    if r.has("output_activation"):
-        g = r.field("output_activation")
-    elif loss == "bce" or (loss == "cross_entropy" and k == 1):
-        g = "sigmoid"
-    elif loss == "cross_entropy":
-        g = "softmax"
-    elif loss in ("half_sse", "mse"):
-        g = "linear"
+    if r.has("layers"):
+        if r.has("weights"):
+            raise r.error(("layers",), "give either weights (one layer) or layers (a stack of layers), not both")
+        items = r.items("layers", what=r.fields["layers"].what)
+        L = len(items)
+        raw_blocks, n_in = [], n
+        for l, (path, item) in enumerate(items, start=1):
+            raw_blocks.append(_read_block(r.element(path, item), n_in, l, L, need_v=not has_up))
+            n_in = raw_blocks[-1][1].shape[0]
     else:
-        g = "sigmoid" if k == 1 else "softmax"
-    if g == "softmax" and k < 2:
-        raise r.error(("output_activation",) if r.has("output_activation") else ("weights", "V"),
-                      "softmax needs k ≥ 2 outputs (V has 1 row, and the softmax of one number is always 1); "
-                      "use output_activation: sigmoid for a single output")
-    if loss is None:
-        loss = {"sigmoid": "bce", "softmax": "cross_entropy"}.get(g, "half_sse")
+        L = 1
+        wr = r.sub("weights", what=r.fields["weights"].what)
+        raw_blocks = [_read_block(wr, n, 0, 0, need_v=not has_up)]
+    U, W, b, V, c, given = raw_blocks[-1]
+    m = W.shape[0]
+    k = V.shape[0] if V is not None else 0
+    h0s, h0_given = _read_initial(r, [blk[1].shape[0] for blk in raw_blocks])
+    blocks = None
+    if L > 1 or r.has("layers"):
+        blocks = [Block(bU, bW, bb, h, bg | ({"h0"} if h0_given else set()))
+                  for (bU, bW, bb, _, _, bg), h in zip(raw_blocks, h0s)]
+    if h0_given:
+        given.add("h0")
+    h0 = h0s[-1]
+
+    upstream = None
+    if has_up:
+        ur = r.sub("upstream", what=r.fields["upstream"].what)
+        upstream = ur.matrix("h", shape=(T, m), what=f"the gradients ∂L/∂h_t arriving from above for t = 1 … T: a "
+                                                    f"T × m = {T} × {m} matrix (one row of length m = {m} per "
+                                                    f"time step)")
+        ur.finish()
+
+    if V is None:
+        for key in ("output_activation", "output"):
+            if r.has(key):
+                raise r.error((key,), f"{key} needs an output layer: give V (in the last block of weights)")
+        g = loss = None
         loss_given = False
     else:
-        loss_given = True
-    if loss in ("bce", "cross_entropy") and g not in ("sigmoid", "softmax"):
-        raise r.error(("loss",), f"the {LOSS_NAME[loss]} loss needs outputs between 0 and 1: use "
-                                 f"output_activation sigmoid or softmax (it is {g}), or loss half_sse / mse")
+        loss = r.field("loss")
+        if r.has("output_activation"):
+            g = r.field("output_activation")
+        elif loss == "bce" or (loss == "cross_entropy" and k == 1):
+            g = "sigmoid"
+        elif loss == "cross_entropy":
+            g = "softmax"
+        elif loss in ("half_sse", "mse"):
+            g = "linear"
+        else:
+            g = "sigmoid" if k == 1 else "softmax"
+        vpath = ("layers", L - 1, "V") if blocks else ("weights", "V")
+        if g == "softmax" and k < 2:
+            raise r.error(("output_activation",) if r.has("output_activation") else vpath,
+                          "softmax needs k ≥ 2 outputs (V has 1 row, and the softmax of one number is always 1); "
+                          "use output_activation: sigmoid for a single output")
+        if loss is None:
+            loss = {"sigmoid": "bce", "softmax": "cross_entropy"}.get(g, "half_sse")
+            loss_given = False
+        else:
+            loss_given = True
+        if loss in ("bce", "cross_entropy") and g not in ("sigmoid", "softmax"):
+            raise r.error(("loss",), f"the {LOSS_NAME[loss]} loss needs outputs between 0 and 1: use "
+                                     f"output_activation sigmoid or softmax (it is {g}), or loss half_sse / mse")
 
     if kind == "bptt":
         if not r.field("backward"):  # declared with default true for bptt
@@ -396,7 +604,9 @@ def read(r: Reader, kind: str) -> Problem:
                                          "alone use kind: rnn")
         backward = True
     else:
-        backward = r.field("backward")
+        if has_up and r.has("backward") and not r.field("backward"):
+            raise r.error(("backward",), "upstream is a gradient for the backward pass: leave out backward: false")
+        backward = r.field("backward") or has_up
         if not backward:
             for key in ("learning_rate", "clip", "truncate"):
                 if r.has(key):
@@ -421,9 +631,10 @@ def read(r: Reader, kind: str) -> Problem:
             y, label = _read_target(r, value, path, k, g, loss, vocab, f"the target y_{t} of time step {t}")
             targets.append(y)
             labels.append(label)
-    elif backward:
+    elif backward and not has_up:
         raise r.error(r.path, "missing key 'target': the backward pass needs the target"
-                      + (f"s (a list of T = {T}, output: every)" if output == "every" else " of the last output ŷ_T"))
+                      + (f"s (a list of T = {T}, output: every)" if output == "every" else " of the last output ŷ_T")
+                      + ", or upstream: {h: …} (the gradient arriving at h_t from above)")
     elif loss_given:
         raise r.error(("loss",), "a loss needs a target: add target: …")
 
@@ -434,7 +645,8 @@ def read(r: Reader, kind: str) -> Problem:
         if truncate is not None and truncate > T:
             raise r.error(("truncate",), f"expected a whole number of steps from 1 to T = {T}, got {truncate}")
     return Problem(kind, X, tokens, vocab, f, g, output, U, W, b, V, c, h0, given, targets, labels,
-                   loss, backward, eta, clip, truncate, negative_slope)
+                   loss if targets is not None else None, backward, eta, clip, truncate, negative_slope,
+                   upstream, blocks)
 
 
 def work(p: Problem):
@@ -443,7 +655,11 @@ def work(p: Problem):
     Jacobian products and their spectral norms (T singular value decompositions of m × m)."""
     from .. import work as W
     T, m, n, k = p.T, p.m, p.n, p.k
-    outs = T if p.output == "every" else 1
+    L = len(p.blocks) if p.blocks else 1
+    if p.blocks:  # a stack costs about L layers of the widest size
+        m = max(bl.W.shape[0] for bl in p.blocks)
+        n = max(n, m)
+    outs = len(p.out_steps())
     small = max(m, n, k) <= SMALL
     worked = T if T <= FULL_WORKING else 2 * EDGE
     fwd_step = W.step(m, m * (n + m + 1) if m <= SMALL else 0) + W.step(m, m) \
@@ -468,6 +684,9 @@ def work(p: Problem):
         cells = (2 * W.cell(m) + 2 * W.cell(k) + 3 * W.cell(m * max(m, n, k))) if small else 6
         tables += [(T, cells + 1), (T, 3), (5, 2 * W.cell(m * max(m, n, k)))]
     seq = "tokens" if p.tokens is not None else "inputs"
+    if L > 1:
+        steps, numbers, flops, results = steps * L, numbers * L, flops * L, results * L
+        tables = tables * L
     return W.Work(what=f"{'BPTT' if p.backward else 'an RNN forward pass'} over T = {T:,} time steps with "
                        f"n = {n:,} inputs, m = {m:,} hidden units and k = {k:,} outputs",
                   key=(seq,), shrink="use fewer time steps, inputs, hidden units or outputs",
@@ -542,33 +761,40 @@ class Fwd:
 
 
 def _forward(p: Problem, net: Net, page_for) -> Fwd:
-    """The forward pass; page_for(t) gives the page of time step t."""
+    """The forward pass (of one layer: p may be a layer of a stack, see _views); page_for(t)
+    gives the page of time step t."""
     T, m, k = p.T, p.m, p.k
     A, H = np.zeros((T, m)), np.zeros((T + 1, m))
     Os, Y, L = np.zeros((T, k)), np.zeros((T, k)), np.zeros(T)
     H[0] = p.h0
     last_only = p.output == "last"
-    f, g, rec = p.f_act, p.g_act, nn.loss(p.loss) if p.loss else None
+    f, rec = p.f_act, nn.loss(p.loss) if p.has_loss else None
+    g = p.g_act if p.has_output else None
     cU, cW, cV = p.m > SMALL or p.n > EXPAND, p.m > SMALL, k > SMALL or p.m > EXPAND
     for t in range(1, T + 1):
         page = page_for(t)
-        U, W, b = page.sym("U", net.U), page.sym("W", net.W), page.sym("b", net.b)
-        x, hp = page.sym(f"x_{{{t}}}", p.X[t - 1]), page.sym(f"h_{{{t - 1}}}", H[t - 1])
-        a = page.step(None, f"a_{{{t}}}", _mv(page, U, "U", x, cU) + _mv(page, W, "W", hp, cW) + b,
+        U, W, b = page.sym(p.wt("U"), net.U), page.sym(p.wt("W"), net.W), page.sym(p.wt("b"), net.b)
+        x, hp = page.sym(p.q("x", t), p.X[t - 1]), page.sym(p.q("h", t - 1), H[t - 1])
+        a = page.step(None, p.q("a", t), _mv(page, U, p.wt("U"), x, cU) + _mv(page, W, p.wt("W"), hp, cW) + b,
                       "Net input of the hidden layer" if t == 1 else "Net input")
-        h = page.step(("h", t), f"h_{{{t}}}", O.apply(f, a), "Hidden state")
+        h = page.step(p.at("h", t), p.q("h", t), O.apply(f, a), "Hidden state")
         A[t - 1], H[t] = O.value(a), O.value(h)
-        if last_only and t < T:
+        if not p.has_output or (last_only and t < T):
+            if rec is not None and page.keep:
+                page.sheet.result(("loss_by_step", t), 0.0, scalar=True)  # no output, no loss at this step
             continue
         V, c = page.sym("V", net.V), page.sym("c", net.c)
         o = page.step(None, f"o_{{{t}}}", _mv(page, V, "V", h, cV) + c, "Output net input")
         yh = page.step(("y_hat",) if last_only else ("y_hat", t), rf"\hat{{y}}_{{{t}}}", O.apply(g, o), "Output")
         Os[t - 1], Y[t - 1] = O.value(o), O.value(yh)
-        if p.targets is not None:
-            y = page.sym(f"y_{{{t}}}", p.targets[0 if last_only else t - 1])
-            L[t - 1] = O.value(page.step(None, f"L_{{{t}}}", _loss(rec, yh, y, g, o), f"Loss ({rec.title})",
-                                         scalar=True))
-    loss = math.fsum(L) if p.targets is not None else None
+        if rec is not None:
+            j = ",j" if k > 1 else ""  # inside Σ_j the components: y_{t,j}, not the vector y_t
+            y = page.sym(f"y_{{{t}{j}}}", p.targets[0 if last_only else t - 1])
+            oj = page.sym(f"o_{{{t}{j}}}", O.value(o))
+            yhj = page.sym(rf"\hat{{y}}_{{{t}{j}}}", O.value(yh))
+            L[t - 1] = O.value(page.step(("loss_by_step", t), f"L_{{{t}}}", _loss(rec, yhj, y, g, oj),
+                                         f"Loss ({rec.title})", scalar=True))
+    loss = math.fsum(L) if rec is not None else None
     return Fwd(A, H, Os, Y, L, loss)
 
 
@@ -580,6 +806,8 @@ class Bwd:
     parts: dict  # name -> array over t (T × shape), zeros outside the window
     grads: dict  # name -> the total
     start: int  # first time step of the window (1 without truncation)
+    gx: np.ndarray | None = None  # T × n, ∂L/∂x_t (a stack: what this layer sends down)
+    gh0: np.ndarray | None = None  # m, ∂L/∂h_0
 
 
 def _output_error(p: Problem, page, t: int, yh, y, o_value):
@@ -588,12 +816,16 @@ def _output_error(p: Problem, page, t: int, yh, y, o_value):
     g, rec = p.g_act, nn.loss(p.loss)
     lhs = _dd("L", f"o_{{{t}}}")
     if rec.canonical == p.g:
-        note = (f"$g = {g.tex}$ with the {rec.title}: the derivative of g cancels against that of the loss, "
+        note = (("A linear output, $g(o) = o$," if g.identity_map else f"$g = {g.tex}$")
+                + f" with this loss ({rec.title}): the derivative of g cancels against that of the loss, "
                 r"so $\partial L/\partial o = \hat{y} - y$")
         return page.step(None, lhs, yh - y, "Error at the output", note=note)
     gy = page.step(None, _dd("L", rf"\hat{{y}}_{{{t}}}"), rec.grad(y, yh), "Derivative of the loss by the output")
     if p.g == "softmax":
-        s = page.step(None, f"s_{{{t}}}", O.total(O.times(yh, gy, k)),
+        # inside Σ_j the components: ŷ_{t,j} ∂L/∂ŷ_{t,j} (the same numbers, elementwise)
+        yj = page.sym(rf"\hat{{y}}_{{{t},j}}", O.value(yh))
+        gj = page.sym(_dd("L", rf"\hat{{y}}_{{{t},j}}"), O.value(gy))
+        s = page.step(None, f"s_{{{t}}}", O.total(O.times(yj, gj, 1)),
                       "Through the softmax: first the weighted sum ŷᵀ ∂L/∂ŷ")
         return page.step(None, lhs, O.times(yh, gy - s, k), "then ∂L/∂o = ŷ ⊙ (∂L/∂ŷ − s)")
     if g.identity_map:
@@ -605,6 +837,14 @@ def _output_error(p: Problem, page, t: int, yh, y, o_value):
                      f"Through $g = {g.tex}$: $g'(o) = {gprime}$")
 
 
+def _act_words(act, name: str, arg: str = "") -> str:
+    """The activation in words and notation: "$f = \\tanh$", or "the identity, $f(a) = a$"
+    for a linear layer (its library symbol, id, reads like a YAML name in prose)."""
+    if act.identity_map:
+        return f"the identity (linear), ${name}({arg or 'v'}) = {arg or 'v'}$"
+    return f"${name} = {act.tex}$"
+
+
 def _prime_tex(act, v: str, y: str) -> str:
     """f' as the library writes it, in the kind's symbols."""
     from ..render.formula import symbolic
@@ -612,71 +852,118 @@ def _prime_tex(act, v: str, y: str) -> str:
 
 
 def _backward(p: Problem, fw: Fwd, net: Net, page_for, start: int = 1) -> Bwd:
-    """BPTT from t = T down to t = start; h_{start−1} is a constant (truncation)."""
+    """BPTT (of one layer: p may be a layer of a stack) from t = T down to t = start;
+    h_{start−1} is a constant (truncation). ∂L/∂h_t collects the output's error (with a
+    loss), the upstream gradient p.upstream (given, or sent down by the layer on top) and
+    step t + 1's."""
     T, m, n, k = p.T, p.m, p.n, p.k
     last_only = p.output == "last"
     f = p.f_act
     dLdo, dLdh, delta = np.zeros((T, k)), np.zeros((T, m)), np.zeros((T, m))
-    parts = {"U": np.zeros((T, m, n)), "W": np.zeros((T, m, m)), "b": np.zeros((T, m)),
-             "V": np.zeros((T, k, m)), "c": np.zeros((T, k))}
-    cV, cW = m > SMALL or k > EXPAND, m > SMALL
+    gx, gh0 = np.zeros((T, n)), np.zeros(m)
+    parts = {"U": np.zeros((T, m, n)), "W": np.zeros((T, m, m)), "b": np.zeros((T, m))}
+    if p.has_loss:
+        parts.update({"V": np.zeros((T, k, m)), "c": np.zeros((T, k))})
+    cV, cW, cU = m > SMALL or k > EXPAND, m > SMALL, m > SMALL or n > EXPAND
+    keep = False
     for t in range(T, start - 1, -1):
         page = page_for(t)
+        keep = page.keep
         terms = []
-        out = not last_only or t == T
+        out = p.has_loss and (not last_only or t == T)
         if out:
             yh = page.sym(rf"\hat{{y}}_{{{t}}}", fw.Y[t - 1])
             y = page.sym(f"y_{{{t}}}", p.targets[0 if last_only else t - 1])
             go = _output_error(p, page, t, yh, y, fw.O[t - 1])
             V = page.sym("V", net.V)
             terms.append(_mv(page, V.T, r"V^{\top}", go, cV))
-            parts["V"][t - 1] = O.value(_outer_step(page, None, f"Part of ∂L/∂V at t = {t}", _part("V", t), go,
-                                                    page.sym(f"h_{{{t}}}", fw.H[t])))
+            parts["V"][t - 1] = O.value(_outer_step(page, ("grad_V_by_step", t), f"Part of ∂L/∂V at t = {t}",
+                                                    _part("V", t), go, page.sym(p.q("h", t), fw.H[t])))
             dLdo[t - 1] = parts["c"][t - 1] = O.value(go)
+            if keep:
+                page.sheet.result(("grad_c_by_step", t), parts["c"][t - 1])
+        elif p.has_loss and keep:  # no output at this step: V and c get nothing from it
+            page.sheet.result(("grad_V_by_step", t), parts["V"][t - 1])
+            page.sheet.result(("grad_c_by_step", t), parts["c"][t - 1])
+        if p.upstream is not None:
+            terms.append(page.sym(p.up_tex.replace("#", str(t)), p.upstream[t - 1]))
         if t < T:
-            W = page.sym("W", net.W)
-            terms.append(_mv(page, W.T, r"W^{\top}", page.sym(rf"\delta_{{{t + 1}}}", delta[t]), cW))
-        label = "Error at the hidden state" + (" (from the output and from step t + 1)" if len(terms) > 1 else
-                                                " (from step t + 1)" if t < T else " (from the output)")
-        dh = page.step(("dL_dh", t), _dd("L", f"h_{{{t}}}"), terms[0] if len(terms) == 1 else terms[0] + terms[1],
-                       label)
+            W = page.sym(p.wt("W"), net.W)
+            terms.append(_mv(page, W.T, p.wT("W"),
+                             page.sym(rf"\delta{p.sup}_{{{t + 1}}}", delta[t]), cW))
+        origin = (["the output"] if out else []) + (["above"] if p.upstream is not None else []) \
+            + (["step t + 1"] if t < T else [])
+        origin = [f"from {o}" for o in origin]
+        label = "Error at the hidden state" + (f" ({', '.join(origin[:-1])} and {origin[-1]})" if len(origin) > 1
+                                               else f" ({origin[0]})" if origin else "")
+        dh = terms[0]
+        for term in terms[1:]:
+            dh = dh + term
+        if not terms:  # nothing reaches h_T (an upstream of zeros is still a term): ∂L/∂h_T = 0
+            dh = page.sym("0", np.zeros(m))
+        dh = page.step(p.at("dL_dh", t), _dd("L", p.q("h", t)), dh, label)
         if f.identity_map:
-            d = page.sym(rf"\delta_{{{t}}}", O.value(dh))
-            page.text(f"Linear hidden layer, f' = 1: $\\delta_{{{t}}} = \\frac{{\\partial L}}{{\\partial h_{{{t}}}}}$.",
-                      "note")
+            d = page.sym(rf"\delta{p.sup}_{{{t}}}", O.value(dh))
+            page.text(f"Linear hidden layer, f' = 1: $\\delta{p.sup}_{{{t}}} = "
+                      f"\\frac{{\\partial L}}{{\\partial {p.q('h', t)}}}$.", "note")
         else:
-            fp = _fprime(f, page.sym(f"a_{{{t}}}", fw.A[t - 1]), page.sym(f"h_{{{t}}}", fw.H[t]))
-            d = page.step(None, rf"\delta_{{{t}}}", O.times(fp, dh, m),
-                          f"Back through f: $\\delta_{{{t}}} = \\partial L / \\partial a_{{{t}}}$")
+            fp = _fprime(f, page.sym(p.q("a", t), fw.A[t - 1]), page.sym(p.q("h", t), fw.H[t]))
+            d = page.step(None, rf"\delta{p.sup}_{{{t}}}", O.times(fp, dh, m),
+                          f"Back through f: $\\delta{p.sup}_{{{t}}} = \\partial L / \\partial {p.q('a', t)}$")
         dLdh[t - 1], delta[t - 1] = O.value(dh), O.value(d)
-        parts["W"][t - 1] = O.value(_outer_step(page, ("grad_W_by_step", t), f"Part of ∂L/∂W at t = {t}",
-                                                _part("W", t), d, page.sym(f"h_{{{t - 1}}}", fw.H[t - 1])))
-        parts["U"][t - 1] = O.value(_outer_step(page, None, f"Part of ∂L/∂U at t = {t}", _part("U", t), d,
-                                                page.sym(f"x_{{{t}}}", p.X[t - 1])))
+        parts["W"][t - 1] = O.value(_outer_step(page, p.at("grad_W_by_step", t), f"Part of ∂L/∂W at t = {t}",
+                                                _part(p.wt("W"), t), d, page.sym(p.q("h", t - 1), fw.H[t - 1])))
+        parts["U"][t - 1] = O.value(_outer_step(page, p.at("grad_U_by_step", t), f"Part of ∂L/∂U at t = {t}",
+                                                _part(p.wt("U"), t), d, page.sym(p.q("x", t), p.X[t - 1])))
         parts["b"][t - 1] = delta[t - 1]
+        if keep:
+            page.sheet.result(p.at("grad_b_by_step", t), parts["b"][t - 1])
+        U = page.sym(p.wt("U"), net.U)
+        gx[t - 1] = O.value(page.step(p.at("grad_x", t), _dd("L", p.q("x", t)) if p.layer <= 1 else
+                                      rf"\bar{{g}}^{{({p.layer - 1})}}_{{{t}}}",
+                                      _mv(page, U.T, p.wT("U"), d, cU),
+                                      "Error sent back to the input" if p.layer <= 1 else
+                                      f"Error sent down to layer {p.layer - 1}: the gradient arriving at "
+                                      f"${p.q('x', t)}$ from above"))
+        if t == 1:
+            W = page.sym(p.wt("W"), net.W)
+            gh0 = O.value(page.step(p.at("grad_h0"), _dd("L", p.q("h", 0)),
+                                    _mv(page, W.T, p.wT("W"), d, cW),
+                                    "Error at the initial state"))
         if page.shown:
-            _parts_note(page, t, out, m, n, k)
-    if page.keep:  # before the window of truncated BPTT nothing flows back: zeros
+            _parts_note(page, t, out, m, n, k, p)
+    if keep:  # before the window of truncated BPTT nothing flows back: zeros
+        sheet = page.sheet
         for t in range(1, start):
-            page.sheet.result(("dL_dh", t), dLdh[t - 1])
-            page.sheet.result(("grad_W_by_step", t), parts["W"][t - 1])
+            sheet.result(p.at("dL_dh", t), dLdh[t - 1])
+            for name in ("W", "U", "b"):
+                sheet.result(p.at(f"grad_{name}_by_step", t), parts[name][t - 1])
+            sheet.result(p.at("grad_x", t), gx[t - 1])
+            if p.has_loss:
+                sheet.result(("grad_V_by_step", t), parts["V"][t - 1])
+                sheet.result(("grad_c_by_step", t), parts["c"][t - 1])
+        if start > 1:
+            sheet.result(p.at("grad_h0"), gh0)
     grads = {}
     for name, arr in parts.items():
         total = np.zeros(arr.shape[1:])
         for t in range(start, T + 1):  # in order, as the written-out sum adds them
             total = total + arr[t - 1]
         grads[name] = total
-    return Bwd(dLdo, dLdh, delta, parts, grads, start)
+    return Bwd(dLdo, dLdh, delta, parts, grads, start, gx, gh0)
 
 
-def _parts_note(page, t: int, out: bool, m: int, n: int, k: int) -> None:
+def _parts_note(page, t: int, out: bool, m: int, n: int, k: int, p: Problem | None = None) -> None:
+    sup = p.sup if p is not None else ""
+    wt = p.wt if p is not None else (lambda name: name)
+    q = p.q if p is not None else (lambda name, s: f"{name}_{{{s}}}")
     big = [(nm, f"{a} {b}^{{\\top}}") for nm, a, b, size, here in
-           (("V", _dd("L", f"o_{{{t}}}"), f"h_{{{t}}}", k * m, out),
-            ("W", rf"\delta_{{{t}}}", f"h_{{{t - 1}}}", m * m, True),
-            ("U", rf"\delta_{{{t}}}", f"x_{{{t}}}", m * n, True))
+           (("V", _dd("L", f"o_{{{t}}}"), q("h", t), k * m, out),
+            (wt("W"), rf"\delta{sup}_{{{t}}}", q("h", t - 1), m * m, True),
+            (wt("U"), rf"\delta{sup}_{{{t}}}", q("x", t), m * n, True))
            if here and size > OUTER_SHOWN]
     texts = [f"${_part(nm, t)} = {tex}$" for nm, tex in big]
-    texts.append(f"${_part('b', t)} = \\delta_{{{t}}}$")
+    texts.append(f"${_part(wt('b'), t)} = \\delta{sup}_{{{t}}}$")
     if out:
         texts.append(f"${_part('c', t)} = {_dd('L', f'o_{{{t}}}')}$")
     page.text("Also, at this step: " + ", ".join(texts)
@@ -726,14 +1013,18 @@ def _cell(a: np.ndarray, small: bool):
     return a if small else float(np.linalg.norm(a))
 
 
+def _net(v: Problem) -> Net:
+    return Net(v.U, v.W, v.b, v.V, v.c)
+
+
 def solve(p: Problem, w) -> None:
     """``w``: the sheet (nnsolve.sheet.Sheet)."""
-    T, m, n, k = p.T, p.m, p.n, p.k
+    T = p.T
     detail = T > ALL_STEPS_SHOWN
-    small = max(m, n, k) <= SMALL
-    net = Net(p.U, p.W, p.b, p.V, p.c)
     start = 1 if p.truncate is None else T - p.truncate + 1
-    _intro(p, w)
+    views = _views(p)
+    stacked = bool(p.blocks)
+    _intro(p, w, views)
 
     def worked(t: int) -> bool:
         return T <= FULL_WORKING or t <= EDGE or t > T - EDGE
@@ -743,46 +1034,95 @@ def solve(p: Problem, w) -> None:
         g.text(f"A sequence of T = {T} steps: only the first and last {EDGE} time steps are worked out "
                "in full; every step goes the same way, and the tables below list all of them.", "note")
 
-    def forward_mode(t: int):
-        if not worked(t):
-            if t == EDGE + 1:
-                gap(f"Forward pass, time steps {EDGE + 1} … {T - EDGE}")
-            return w.silent
-        return (w.section(f"Forward pass, time step t = {t}"
-                                + (f" (token '{p.tokens[t - 1]}')" if p.tokens else ""), level=3, detail=detail))
+    def forward_mode(v: Problem):
+        head = f"Layer {v.layer}, forward pass" if v.layer else "Forward pass"
 
-    def backward_mode(t: int):
-        if not worked(t):
-            if t == T - EDGE:
-                gap(f"Backward pass, time steps {T - EDGE} … {max(EDGE + 1, start)}")
-            return w.silent
-        return w.section(f"Backward pass, time step t = {t}", level=3, detail=detail)
+        def mode(t: int):
+            if not worked(t):
+                if t == EDGE + 1:
+                    gap(f"{head}, time steps {EDGE + 1} … {T - EDGE}")
+                return w.silent
+            return w.section(f"{head}, time step t = {t}" + (f" (token '{p.tokens[t - 1]}')"
+                                                              if p.tokens and v.layer <= 1 else ""),
+                             level=3, detail=detail)
+        return mode
 
-    fw = _forward(p, net, forward_mode)
-    _forward_table(p, w, fw)
-    if p.targets is not None:
-        _loss_section(p, w, fw)
+    def backward_mode(v: Problem):
+        head = f"Layer {v.layer}, backward pass" if v.layer else "Backward pass"
+
+        def mode(t: int):
+            if not worked(t):
+                if t == T - EDGE:
+                    gap(f"{head}, time steps {T - EDGE} … {max(EDGE + 1, start)}")
+                return w.silent
+            return w.section(f"{head}, time step t = {t}", level=3, detail=detail)
+        return mode
+
+    fws = _forward_all(views, forward_mode)
+    for v, fw in zip(views, fws):
+        _forward_table(v, w, fw)
+    top, ftop = views[-1], fws[-1]
+    if stacked:
+        w.section("The stack's output").text(
+            f"The top layer's hidden states are the stack's: $h_{{t}} = h^{{({top.layer})}}_{{t}}$"
+            + (", and the output layer reads them." if top.has_output else "."))
+        for t in range(1, T + 1):
+            w.result(("h", t), ftop.H[t])
+    if top.has_loss:
+        _loss_section(top, w, ftop)
     if not p.backward:
         return
 
-    _rules_backward(p, w, start)
-    bw = _backward(p, fw, net, backward_mode, start)
-    _parts_table(p, w, bw, small)
-    grads = _totals(p, w, bw)
-    jn, jlog = _vanishing(p, w, fw, start)
-    w.result(("jacobian_norms",), jn, finite=False)  # beyond float64 is ∞ here; its log10 stays finite
-    w.result(("jacobian_log10_norms",), jlog, finite=False)  # −∞: the product is exactly 0
+    _rules_backward(top, w, start, views)
+    bws = _backward_all(views, fws, backward_mode, start)
+    small = max(max(v.m, v.n, v.k) for v in views) <= SMALL
+    grads = []  # (layer view, name, gradient), input side first
+    for v, bw in zip(views, bws):
+        _parts_table(v, w, bw, small)
+    for v, bw in zip(views, bws):
+        totals = _totals(v, w, bw)
+        grads += [(v, name, totals[name]) for name in ("U", "W", "b", "V", "c") if name in totals]
+    if stacked:
+        for t in range(1, T + 1):  # the stack's input gradient is the bottom layer's
+            w.result(("grad_x", t), bws[0].gx[t - 1])
+    for v, fw in zip(views, fws):
+        jn, jlog = _vanishing(v, w, fw, start)
+        w.result(v.at("jacobian_norms"), jn, finite=False)  # beyond float64 is ∞ here; its log10 stays finite
+        w.result(v.at("jacobian_log10_norms"), jlog, finite=False)  # −∞: the product is exactly 0
     if p.truncate is not None:
         w.result(("truncate_start",), start, exact=True)
-        _truncation_compare(p, w, fw, net, bw)
+        _truncation_compare(p, w, views, fws, bws)
     if p.clip is not None:
         grads = _clip(p, w, grads)
     else:
         s = w.section("Gradient norm")
         _norm_step(s, grads)
-        s.text("A large norm means a large step; clip: θ would rescale the gradients to norm θ.", "note")
+        s.text("A large norm means a large step; clipping at a threshold θ would rescale the gradients to "
+               "norm θ.", "note")
     if p.eta is not None:
-        _update(p, w, net, grads, fw)
+        _update(p, w, views, grads, ftop)
+
+
+def _forward_all(views: list, mode_of, nets=None, page=None) -> list:
+    """The forward pass of every layer, input side first (layer l reads layer l−1's h_t)."""
+    fws = []
+    for i, v in enumerate(views):
+        if i:
+            views[i] = v = replace(v, X=fws[-1].H[1:])
+        net = _net(v) if nets is None else nets[i]
+        fws.append(_forward(v, net, (lambda t: page) if page is not None else mode_of(v)))
+    return fws
+
+
+def _backward_all(views: list, fws: list, mode_of, start: int, page=None) -> list:
+    """BPTT of every layer, top first: layer l's upstream is what layer l+1 sends down."""
+    bws = [None] * len(views)
+    for i in range(len(views) - 1, -1, -1):
+        v = views[i]
+        if i < len(views) - 1:
+            views[i] = v = replace(v, upstream=bws[i + 1].gx)
+        bws[i] = _backward(v, fws[i], _net(v), (lambda t: page) if page is not None else mode_of(v), start)
+    return bws
 
 
 def _target_text(p: Problem, i: int):
@@ -790,75 +1130,113 @@ def _target_text(p: Problem, i: int):
     return p.targets[i] if label is None else label
 
 
-def _intro(p: Problem, w: Sheet) -> None:
-    T, m, n, k = p.T, p.m, p.n, p.k
+def _intro(p: Problem, w: Sheet, views: list | None = None) -> None:
+    views = views or _views(p)
+    T, n, k = p.T, p.n, p.k
+    top = views[-1]
     s = w.section("Problem")
-    mode = ("many-to-one: one output $\\hat{y}_{%d}$ after the last step" % T if p.output == "last"
-            else "many-to-many: an output $\\hat{y}_{t}$ at every step")
     plural = lambda q: "" if q == 1 else "s"
-    s.text(f"An Elman RNN with n = {n} input{plural(n)}, m = {m} hidden unit{plural(m)} and k = {k} "
-           f"output{plural(k)}, run over T = {T} time step{plural(T)}; {mode}. Hidden activation "
-           f"$f = {p.f_act.tex}$, output activation $g = {p.g_act.tex}$"
+    if p.has_output:
+        mode = ("; many-to-one: one output $\\hat{y}_{%d}$ after the last step" % T if p.output == "last"
+                else "; many-to-many: an output $\\hat{y}_{t}$ at every step")
+    else:
+        mode = "; no output layer"
+    if p.upstream is not None:
+        mode += (f"; the gradient arriving at each ${top.q('h', 't')}$ from above is given" + (
+            " (no loss: the output layer takes no part in the backward pass)" if p.has_output else ""))
+    if p.blocks:
+        sizes = ", ".join(f"m{_sub(v.layer)} = {v.m}" for v in views)
+        net = (f"A stack of L = {len(views)} Elman RNN layers over n = {n} input{plural(n)} ({sizes} hidden "
+               f"units; layer l reads layer l − 1's $h_{{t}}$)")
+    else:
+        net = f"An Elman RNN with n = {n} input{plural(n)}, m = {p.m} hidden unit{plural(p.m)}"
+    s.text(net + (f" and k = {k} output{plural(k)}" if p.has_output else "")
+           + f", run over T = {T} time step{plural(T)}{mode}. Hidden activation {_act_words(p.f_act, 'f', 'a')}"
+           + (f", output activation {_act_words(p.g_act, 'g', 'o')}" if p.has_output else "")
            + (f", loss: {LOSS_NAME[p.loss]}" + (" summed over the time steps" if p.output == "every" else "")
-              if p.targets is not None else "") + ".")
+              if p.has_loss else "") + ".")
     if p.tokens:
         s.text("The tokens are one-hot encoded in vocab order: "
                + ", ".join(f"{word} → position {i + 1}" for i, word in enumerate(p.vocab[:12]))
                + (", …" if len(p.vocab) > 12 else "") + ".")
-    if p.targets is not None and p.g == "softmax" and any(p.target_labels or []):
+    if p.has_loss and p.g == "softmax" and any(p.target_labels or []):
         s.text("Class indices count from 0: class i is the one-hot target with a 1 in position i + 1.", "note")
-    given = lambda key: "" if key in p.given else " (not given: 0)"
     big = lambda a: a if a.size <= 32 else f"{' × '.join(map(str, a.shape))} {'matrix' if a.ndim == 2 else 'vector'}" \
         " (as given in the problem file)"
-    s.table(["", "value"], [["U, input → hidden", big(p.U)], ["W, hidden → hidden", big(p.W)],
-                            ["b, hidden bias" + given("b"), big(p.b)], ["V, hidden → output", big(p.V)],
-                            ["c, output bias" + given("c"), big(p.c)], ["$h_{0}$" + given("h0"), big(p.h0)]]
-            + ([[r"$\eta$", p.eta]] if p.eta is not None else []))
+    rows = []
+    for v in views:
+        given = lambda key: "" if key in v.given else " (not given: 0)"
+        of = f" of layer {v.layer}" if v.layer else ""
+        rows += [[f"${v.wt('U')}$, input → hidden{of}", big(v.U)], [f"${v.wt('W')}$, hidden → hidden{of}", big(v.W)],
+                 [f"${v.wt('b')}$, hidden bias{of}" + given("b"), big(v.b)],
+                 [f"${v.q('h', 0)}$" + given("h0"), big(v.h0)]]
+    if top.has_output:
+        given = lambda key: "" if key in top.given else " (not given: 0)"
+        rows += [["$V$, hidden → output", big(top.V)], ["$c$, output bias" + given("c"), big(top.c)]]
+    s.table(["", "value"], rows + ([[r"$\eta$", p.eta]] if p.eta is not None else []))
     rows = []
     for t in range(1, T + 1):
         row = [t] + ([p.tokens[t - 1]] if p.tokens else []) + [p.X[t - 1]]
-        if p.targets is not None:
+        if p.has_loss:
             if p.output == "every":
                 row.append(_target_text(p, t - 1))
             else:
                 row.append(_target_text(p, 0) if t == T else "")
+        if p.upstream is not None:
+            row.append(p.upstream[t - 1])
         rows.append(row)
-    s.table(["t"] + (["token"] if p.tokens else []) + ["x_{t}"] + (["y_{t}"] if p.targets is not None else []),
-            rows, title="The sequence")
+    s.table(["t"] + (["token"] if p.tokens else []) + ["x_{t}"] + (["y_{t}"] if p.has_loss else [])
+            + ([top.up_tex.replace("#", "t")] if p.upstream is not None else []),
+            rows, title="The sequence",
+            note=(f"${top.up_tex.replace('#', 't')}$: the gradient arriving at ${top.q('h', 't')}$ from above "
+                  "(what a layer on top sends down), given." if p.upstream is not None else None))
     r = w.section("Rules")
-    r.math(r"a_{t} = U x_{t} + W h_{t-1} + b", "net input")
-    r.math(rf"h_{{t}} = f(a_{{t}}) = {p.f_act.tex}(a_{{t}})", "hidden state")
-    r.math(r"o_{t} = V h_{t} + c", "output net input")
-    r.math(rf"\hat{{y}}_{{t}} = g(o_{{t}}) = {p.g_act.tex}(o_{{t}})",
-           "output" + (f" (only at t = T = {T})" if p.output == "last" else " (every step)"))
-    if p.targets is not None:
+    for v in views:
+        x = v.q("x", "t")
+        r.math(rf"{v.q('a', 't')} = {v.wt('U')} {x} + {v.wt('W')} {v.q('h', 't-1')} + {v.wt('b')}",
+               "net input" + (f" of layer {v.layer}" if v.layer else ""))
+        r.math(rf"{v.q('h', 't')} = f({v.q('a', 't')})"
+               + (f" = {v.q('a', 't')}" if p.f_act.identity_map else rf" = {p.f_act.tex}({v.q('a', 't')})"),
+               "hidden state")
+    if top.has_output:
+        h = top.q("h", "t")
+        r.math(rf"o_{{t}} = V {h} + c", "output net input")
+        r.math(r"\hat{y}_{t} = g(o_{t}) = " + ("o_{t}" if p.g_act.identity_map else rf"{p.g_act.tex}(o_{{t}})"),
+               "output" + (f" (only at t = T = {T})" if p.output == "last" else " (every step)"))
+    if p.has_loss:
         r.math("L_{t} = " + nn.loss(p.loss).rule("y_{t,j}", r"\hat{y}_{t,j}"), "loss")
         r.math(r"L = \sum_{t=1}^{" + str(T) + r"} L_{t}" if p.output == "every" else rf"L = L_{{{T}}}", "total loss")
-    if p.output == "last" and T > 1:
+    if top.has_output and p.output == "last" and T > 1:
         r.text("Many-to-one: $o_{t}$ and $\\hat{y}_{t}$ are formed only at the last step.", "note")
 
 
 def _forward_table(p: Problem, w: Sheet, fw: Fwd) -> None:
+    """The forward pass of every step: the hidden layer in one table, the output layer in
+    another (each narrow enough for a page)."""
     T, m = p.T, p.m
-    s = w.section("Forward pass: all time steps")
-    every = p.output == "every"
+    of = f" of layer {p.layer}" if p.layer else ""
+    s = w.section("Forward pass: all time steps" + of)
     wide, kwide = m > SMALL, p.k > SMALL  # then a norm stands for the vector
-    cols = ["t"] + (["token"] if p.tokens else []) + ([r"\lVert{h_{t}}\rVert"] if wide else ["a_{t}", "h_{t}"])
-    if every:
-        cols += [r"\lVert{\hat{y}_{t}}\rVert"] if kwide else ["o_{t}", r"\hat{y}_{t}"]
-        cols += ["L_{t}"] if p.targets is not None else []
+    tok = p.tokens and p.layer <= 1
+    cols = ["t"] + (["token"] if tok else []) + ([r"\lVert{" + p.q("h", "t") + r"}\rVert"] if wide
+                                                  else [p.q("a", "t"), p.q("h", "t")])
     hn = _norms(fw.H[1:]) if wide else None
-    yn = _norms(fw.Y) if kwide else None
     rows = []
     for t in range(1, T + 1):
-        row = [t] + ([p.tokens[t - 1]] if p.tokens else [])
-        row += [hn[t - 1]] if wide else [fw.A[t - 1], fw.H[t]]
-        if every:
-            row += [yn[t - 1]] if kwide else [fw.O[t - 1], fw.Y[t - 1]]
-            row += [float(fw.L[t - 1])] if p.targets is not None else []
-        rows.append(row)
-    s.table(cols, rows, note=("Vectors with more than 4 components are shown by their norm ‖·‖; the JSON "
-                              "results carry h in full." if wide or (every and kwide) else None))
+        rows.append([t] + ([p.tokens[t - 1]] if tok else []) + ([hn[t - 1]] if wide else [fw.A[t - 1], fw.H[t]]))
+    s.table(cols, rows, title="Hidden layer" if p.has_output and p.output == "every" else None,
+            note=("Vectors with more than 4 components are shown by their norm ‖·‖; the JSON results carry h in "
+                  "full." if wide else None))
+    if p.has_output and p.output == "every":
+        yn = _norms(fw.Y) if kwide else None
+        cols = ["t"] + ([r"\lVert{\hat{y}_{t}}\rVert"] if kwide else ["o_{t}", r"\hat{y}_{t}"]) \
+            + (["L_{t}"] if p.has_loss else [])
+        rows = [[t] + ([yn[t - 1]] if kwide else [fw.O[t - 1], fw.Y[t - 1]])
+                + ([float(fw.L[t - 1])] if p.has_loss else []) for t in range(1, T + 1)]
+        s.table(cols, rows, title="Output layer",
+                note="Vectors with more than 4 components are shown by their norm ‖·‖." if kwide else None)
+    elif p.has_output and not p.has_loss:
+        s.table([rf"o_{{{T}}}", rf"\hat{{y}}_{{{T}}}"], [[fw.O[T - 1], fw.Y[T - 1]]], title="Output layer")
 
 
 def _loss_section(p: Problem, w: Sheet, fw: Fwd) -> None:
@@ -878,27 +1256,57 @@ def _loss_section(p: Problem, w: Sheet, fw: Fwd) -> None:
         s.text("The loss is not finite: an output reached exactly 0 or 1 where its logarithm is taken.", "warning")
 
 
-def _rules_backward(p: Problem, w: Sheet, start: int) -> None:
+def _rules_backward(p: Problem, w: Sheet, start: int, views: list | None = None) -> None:
+    """The rules of BPTT; p is the top layer (the only one, or the last of a stack)."""
     T = p.T
+    views = views or [p]
     s = w.section("Backpropagation through time: the rules")
     s.text("W, U and b are used at every time step, so each gets a part from every step: the chain rule "
-           "along every path from L back to the weight, as the notes expand it "
-           "($\\partial^{+}$ is the immediate derivative, with $h_{t-1}$ held fixed):")
-    s.math(_expansion(T, p.output), "expansion")
-    s.text("Instead of writing every path out, BPTT collects them backwards in $\\frac{\\partial L}{\\partial h_{t}}$:")
-    s.math(r"\frac{\partial L}{\partial h_{t}} = V^{\top} \frac{\partial L}{\partial o_{t}} + W^{\top} \delta_{t+1}"
-           r", \quad \delta_{t} = \frac{\partial L}{\partial a_{t}} = f'(a_{t}) \odot \frac{\partial L}{\partial h_{t}}",
-           "errors")
-    s.math(rf"f'(a_{{t}}) = {_prime_tex(p.f_act, 'a_{t}', 'h_{t}')}",
-           f"for $f = {p.f_act.tex}$")
-    s.text("(the $V^{\\top}$ term only at steps with an output"
-           + (f", here only t = {T}" if p.output == "last" else "")
-           + f"; the $W^{{\\top}}$ term only for t < T, as $\\delta_{{{T + 1}}} = 0$.)")
+           "along every path from L back to the weight"
+           + (", as the notes expand it ($\\partial^{+}$ is the immediate derivative, with $h_{t-1}$ held fixed):"
+              if p.has_loss and not p.layer else "."))
+    if p.has_loss and not p.layer:
+        s.math(_expansion(T, p.output), "expansion")
+    if p.upstream is not None:
+        s.text(f"Here L is the loss of whatever sits on top, which the problem does not give: only its gradient "
+               f"${p.up_tex.replace('#', 't')}$ at every ${p.q('h', 't')}$, and that is all BPTT needs.")
+    s.text("BPTT collects the paths backwards in $\\frac{\\partial L}{\\partial h_{t}}$, everything that reaches "
+           "$h_{t}$:")
+    h, a = p.q("h", "t"), p.q("a", "t")
+    terms = ([r"V^{\top} \frac{\partial L}{\partial o_{t}}"] if p.has_loss else []) \
+        + ([p.up_tex.replace("#", "t")] if p.upstream is not None else []) \
+        + [rf"{p.wT('W')} \delta{p.sup}_{{t+1}}"]
+    s.math(rf"\frac{{\partial L}}{{\partial {h}}} = " + " + ".join(terms)
+           + rf", \quad \delta{p.sup}_{{t}} = \frac{{\partial L}}{{\partial {a}}} = f'({a}) \odot "
+             rf"\frac{{\partial L}}{{\partial {h}}}", "errors")
+    for v in views[:-1]:  # the layers below: their upstream is what the layer above sends down
+        hv, av = v.q("h", "t"), v.q("a", "t")
+        s.math(rf"\frac{{\partial L}}{{\partial {hv}}} = {v.up_tex.replace('#', 't')} + {v.wT('W')} "
+               rf"\delta{v.sup}_{{t+1}}, \quad \delta{v.sup}_{{t}} = f'({av}) \odot \frac{{\partial L}}{{\partial {hv}}}",
+               f"errors of layer {v.layer}")
+    s.math(rf"f'(a) = {_prime_tex(p.f_act, 'a', 'h')}",
+           "for " + _act_words(p.f_act, "f", "a") + (" (every layer)" if p.layer else ""))
+    notes = []
+    if p.has_loss:
+        notes.append("the $V^{\\top}$ term only at steps with an output" + (f", here only t = {T}" if p.output == "last"
+                                                                          else ""))
+    if p.upstream is not None:
+        notes.append(f"${p.up_tex.replace('#', 't')}$ is the given gradient from above")
+    if p.layer:
+        notes.append(r"a layer l below the top receives $\bar{g}^{(l)}_{t} = U^{(l+1)\top} \delta^{(l+1)}_{t}$ "
+                     "from the layer above: the $U^{\\top}$ of layer l + 1 carries the error down, as layer 1's "
+                     "carries it to the input")
+    notes.append(f"the $W^{{\\top}}$ term only for t < T, as $\\delta_{{{T + 1}}} = 0$")
+    s.text("(" + "; ".join(notes) + ".)")
     s.math(r"\frac{\partial L}{\partial W} = \sum_{t} \delta_{t} h_{t-1}^{\top}, \quad "
            r"\frac{\partial L}{\partial U} = \sum_{t} \delta_{t} x_{t}^{\top}, \quad "
-           r"\frac{\partial L}{\partial b} = \sum_{t} \delta_{t}", "hidden weights")
-    s.math(r"\frac{\partial L}{\partial V} = \sum_{t} \frac{\partial L}{\partial o_{t}} h_{t}^{\top}, \quad "
-           r"\frac{\partial L}{\partial c} = \sum_{t} \frac{\partial L}{\partial o_{t}}", "output weights")
+           r"\frac{\partial L}{\partial b} = \sum_{t} \delta_{t}", "hidden weights" + (" (each layer, with its own input)"
+                                                                                      if p.layer else ""))
+    s.math(r"\frac{\partial L}{\partial x_{t}} = U^{\top} \delta_{t}, \quad "
+           r"\frac{\partial L}{\partial h_{0}} = W^{\top} \delta_{1}", "input and initial state")
+    if p.has_loss:
+        s.math(r"\frac{\partial L}{\partial V} = \sum_{t} \frac{\partial L}{\partial o_{t}} h_{t}^{\top}, \quad "
+               r"\frac{\partial L}{\partial c} = \sum_{t} \frac{\partial L}{\partial o_{t}}", "output weights")
     if start > 1:
         k = p.truncate
         s.text(f"Truncated BPTT over the last k = {k} step{'s' if k > 1 else ''}: the backward pass runs only "
@@ -925,46 +1333,59 @@ def _expansion(T: int, output: str) -> str:
 
 
 def _parts_table(p: Problem, w: Sheet, bw: Bwd, small: bool) -> None:
+    """Every step of the backward pass, in narrow tables: the output's error and ∂L/∂V's
+    part (steps with an output), the errors ∂L/∂h_t, δ_t, ∂L/∂x_t, and the parts of ∂L/∂W
+    and ∂L/∂U."""
     T = p.T
-    s = w.section("Backward pass: every time step")
-    outs = set(p.out_steps())
+    s = w.section("Backward pass: every time step" + (f" of layer {p.layer}" if p.layer else ""))
     wrap = (lambda tex: tex) if small else (lambda tex: r"\lVert{" + tex + r"}\rVert")
-    cols = ["t"] + [wrap(c) for c in (_dd("L", "o_{t}"), _dd("L", "h_{t}"), r"\delta_{t}",
-                                       _dd("L", "W") + r"\Big|_{t}", _dd("L", "U") + r"\Big|_{t}",
-                                       _dd("L", "V") + r"\Big|_{t}")]
-    arrays = (bw.dLdo, bw.dLdh, bw.delta, bw.parts["W"], bw.parts["U"], bw.parts["V"])
-    cells = arrays if small else [_norms(a) for a in arrays]
-    rows = []
-    for t in range(T, 0, -1):
-        if t < bw.start:
-            rows.append([t] + ["cut"] * 6)
-            continue
-        here = t in outs
-        rows.append([t, cells[0][t - 1] if here else "—", cells[1][t - 1], cells[2][t - 1], cells[3][t - 1],
-                     cells[4][t - 1], cells[5][t - 1] if here else "—"])
-    s.table(cols, rows, note=("The part of ∂L/∂b at step t is δ_t, that of ∂L/∂c is ∂L/∂o_t."
-                              + ("" if small else " Vectors and matrices are shown by their (Frobenius) norm ‖·‖; "
-                                                  "the JSON results carry them in full.")))
+    cell = (lambda a, t: a[t - 1]) if small else (lambda a, t: float(np.linalg.norm(a[t - 1])))
+    window = range(T, bw.start - 1, -1)
+    if p.has_loss:
+        outs = [t for t in p.out_steps() if t >= bw.start][::-1]
+        s.table(["t"] + [wrap(c) for c in (_dd("L", "o_{t}"), _part("V", "t"))],
+                [[t, cell(bw.dLdo, t), cell(bw.parts["V"], t)] for t in outs], title="Output layer",
+                note="The part of $\\partial L / \\partial c$ at step t is $\\partial L / \\partial o_{t}$."
+                + (" Only the last step has an output." if p.output == "last" and p.T > 1 else ""))
+    s.table(["t"] + [wrap(c) for c in (_dd("L", p.q("h", "t")), rf"\delta{p.sup}_{{t}}", _dd("L", p.q("x", "t")))],
+            [[t, cell(bw.dLdh, t), cell(bw.delta, t), cell(bw.gx, t)] for t in window],
+            title="Errors", note=(f"Steps t < {bw.start} are outside the truncation window: nothing flows back to "
+                                  "them." if bw.start > 1 else None))
+    s.table(["t"] + [wrap(c) for c in (_part(p.wt("W"), "t"), _part(p.wt("U"), "t"))],
+            [[t, cell(bw.parts["W"], t), cell(bw.parts["U"], t)] for t in window], title="Parts of the gradients",
+            note=(f"The part of $\\partial L / \\partial {p.wt('b')}$ at step t is $\\delta{p.sup}_{{t}}$."
+                  + ("" if small else " Vectors and matrices are shown by their (Frobenius) norm ‖·‖; the JSON "
+                                      "results carry them in full (grad_W_by_step, …).")))
+
+
+_NAMES = {"W": "hidden → hidden", "U": "input → hidden", "b": "hidden bias", "V": "hidden → output",
+          "c": "output bias"}
+
+
+def _sum_step(p: Problem, s, bw: Bwd, name: str, path: tuple):
+    """A gradient as the sum of its per-step parts."""
+    T, start = p.T, bw.start
+    steps = [t for t in range(start, T + 1) if name not in ("V", "c") or p.output == "every" or t == T]
+    tex = p.wt(name)
+    syms = [E.Sym(_part(tex, t), bw.parts[name][t - 1]) for t in steps[:SUM_TERMS + 1]]
+    if len(steps) == 1:
+        expr = syms[0]
+    elif len(steps) <= SUM_TERMS:
+        expr = E.Add([(1, q) for q in syms])
+    else:
+        expr = E.Sym(rf"\sum_{{t={steps[0]}}}^{{{steps[-1]}}} " + _part(tex, "t"), bw.grads[name])
+    return O.value(s.step(path, _dd("L", tex), expr, f"∂L/∂{name} ({_NAMES[name]})", components=False))
 
 
 def _totals(p: Problem, w, bw: Bwd) -> dict:
-    """Each gradient as the sum of its parts; returns them as settled."""
-    T, start = p.T, bw.start
-    s = w.section("Gradients: the parts summed over time")
-    out = {}
-    names = {"W": "hidden → hidden", "U": "input → hidden", "b": "hidden bias", "V": "hidden → output",
-             "c": "output bias"}
-    for name in ("W", "U", "b", "V", "c"):
-        steps = [t for t in range(start, T + 1) if name not in ("V", "c") or p.output == "every" or t == T]
-        syms = [E.Sym(_part(name, t), bw.parts[name][t - 1]) for t in steps[:SUM_TERMS + 1]]
-        if len(steps) == 1:
-            expr = syms[0]
-        elif len(steps) <= SUM_TERMS:
-            expr = E.Add([(1, q) for q in syms])
-        else:
-            expr = E.Sym(rf"\sum_{{t={steps[0]}}}^{{{steps[-1]}}} " + _part(name, "t"), bw.grads[name])
-        out[name] = O.value(s.step(("grad_" + name,), _dd("L", name), expr, f"∂L/∂{name} ({names[name]})",
-                                   components=False))
+    """Each gradient of the layer (with a loss also V, c) as the sum of its parts; returns
+    them as settled."""
+    s = w.section("Gradients: the parts summed over time" + (f", layer {p.layer}" if p.layer else ""))
+    out = {name: _sum_step(p, s, bw, name, p.at("grad_" + name)) for name in ("W", "U", "b")}
+    if p.has_loss:
+        if p.layer:
+            s = w.section("Gradients of the output layer")
+        out.update({name: _sum_step(p, s, bw, name, ("grad_" + name,)) for name in ("V", "c")})
     return out
 
 
@@ -972,19 +1393,23 @@ def _vanishing(p: Problem, w: Sheet, fw: Fwd, start: int):
     T, m = p.T, p.m
     fprime = O.value(_fprime(p.f_act, fw.A, fw.H[1:])) * np.ones((T, m))  # all the steps at once
     norms, log10 = jacobian_norms(p.W, fprime)
-    s = w.section("Vanishing and exploding gradients")
-    s.text(f"How much of a change of $h_{{t}}$ reaches $h_{{{T}}}$: the Jacobian product")
-    s.math(rf"\frac{{\partial h_{{{T}}}}}{{\partial h_{{t}}}} = J_{{{T}}} J_{{{T - 1}}} \cdots J_{{t+1}}, \quad "
-           r"J_{s} = \frac{\partial h_{s}}{\partial h_{s-1}} = \mathrm{diag}(f'(a_{s})) W", "Jacobian")
+    s = w.section("Vanishing and exploding gradients" + (f", layer {p.layer}" if p.layer else ""))
+    hT, ht = p.q("h", T), p.q("h", "t")
+    s.text(f"How much of a change of ${ht}$ reaches ${hT}$: the Jacobian product")
+    s.math(rf"\frac{{\partial {hT}}}{{\partial {ht}}} = J_{{{T}}} J_{{{T - 1}}} \cdots J_{{t+1}}, \quad "
+           rf"J_{{s}} = \frac{{\partial {p.q('h', 's')}}}{{\partial {p.q('h', 's-1')}}} = "
+           rf"\mathrm{{diag}}(f'({p.q('a', 's')})) {p.wt('W')}", "Jacobian")
     s.text("measured by its spectral norm $\\lVert{\\cdot}\\rVert_{2}$ (the largest singular value). Every error "
            f"that travels back from step {T} to step t is multiplied by this matrix.")
     rows = [[t, float(norms[t - 1]), float(log10[t - 1])] + (["yes" if t >= start else "no"] if start > 1 else [])
             for t in range(T, 0, -1)]
-    s.table(["t", rf"\lVert{{\partial h_{{{T}}} / \partial h_{{t}}}}\rVert_{{2}}", r"\log_{10}"]
+    s.table(["t", rf"\lVert{{\partial {hT} / \partial {ht}}}\rVert_{{2}}", r"\log_{10}"]
             + (["in window"] if start > 1 else []), rows)
     sn = float(np.linalg.norm(p.W, 2))
     cap = p.f_act.max_slope
-    s.step(None, r"\lVert{W}\rVert_{2}", E.Sym(r"\sigma_{\max}(W)", sn), "Spectral norm of W")
+    Wt = p.wt("W")
+    s.step(None, rf"\lVert{{{Wt}}}\rVert_{{2}}", E.Sym(rf"\sigma_{{\max}}({Wt})", sn), f"Spectral norm of {Wt}"
+           if not p.layer else f"Spectral norm of W of layer {p.layer}")
     s.text("Each factor has $\\lVert{J_{s}}\\rVert_{2} \\leq \\max|f'| \\cdot \\lVert{W}\\rVert_{2}$"
            + ("" if cap == 1 else f" with $\\max|f'| = {cap:g}$ for ${p.f_act.tex}$")
            + (" with $|f'| \\leq 1$" if p.f == "tanh" else "")
@@ -992,67 +1417,93 @@ def _vanishing(p: Problem, w: Sheet, fw: Fwd, start: int):
              "$\\max|f'| \\cdot \\lVert{W}\\rVert_{2} < 1$) or grow geometrically (exploding gradient).")
     if T > 1 and np.isfinite(log10[0]) and abs(log10[0]) > 6:
         kind = "vanishing: the first steps barely move the gradient" if log10[0] < 0 else \
-            "exploding: clipping (clip: …) bounds the step"
-        s.text(f"Here $\\lVert{{\\partial h_{{{T}}} / \\partial h_{{1}}}}\\rVert_{{2}}$ is about "
+            "exploding: clipping at a threshold θ bounds the step"
+        s.text(f"Here $\\lVert{{\\partial {hT} / \\partial {p.q('h', 1)}}}\\rVert_{{2}}$ is about "
                f"$10^{{{log10[0]:.0f}}}$ ({kind}).", "warning")
     elif T > 1 and log10[0] == -np.inf:
-        s.text(f"Here $\\partial h_{{{T}}} / \\partial h_{{1}} = 0$: no gradient reaches the first step "
+        s.text(f"Here $\\partial {hT} / \\partial {p.q('h', 1)} = 0$: no gradient reaches the first step "
                "(e.g. every ReLU of some step is off).", "warning")
     return norms, log10
 
 
-def _truncation_compare(p: Problem, w: Sheet, fw: Fwd, net: Net, bw: Bwd) -> None:
-    full = _backward(p, fw, net, lambda t: w.scratch, 1)
+def _path_of(v: Problem, name: str, suffix: str = "") -> tuple:
+    """The result path of a weight's quantity: per layer for U, W, b; top-level for V, c."""
+    return (name + suffix,) if name in ("V", "c") else v.at(name + suffix)
+
+
+def _truncation_compare(p: Problem, w: Sheet, views: list, fws: list, bws: list) -> None:
+    full = _backward_all(list(views), fws, None, 1, page=w.scratch)
     s = w.section("Truncated against full BPTT")
     s.text(f"The gradients of truncated BPTT (last {p.truncate} step{'s' if p.truncate > 1 else ''}) are the "
            "ones used; for comparison, full BPTT over all T steps gives:")
-    small = max(p.m, p.n, p.k) <= SMALL
-    s.table(["", "truncated", "full BPTT"],
-            [[_dd("L", name) + ("" if small else r" \; (\lVert{\cdot}\rVert)"), _cell(bw.grads[name], small),
-              _cell(full.grads[name], small)] for name in ("W", "U", "b", "V", "c")])
+    small = max(max(v.m, v.n, v.k) for v in views) <= SMALL
+    rows = []
+    for v, bw, fb in zip(views, bws, full):
+        rows += [[_dd("L", v.wt(name)) + ("" if small else r" \; (\lVert{\cdot}\rVert)"), _cell(bw.grads[name], small),
+                  _cell(fb.grads[name], small)] for name in ("W", "U", "b", "V", "c") if name in bw.grads]
+    s.table(["", "truncated", "full BPTT"], rows)
 
 
-def _norm_step(s, grads: dict):
-    """The global norm of all the gradients together, as a step of section s (grad_norm)."""
+def _norm_step(s, grads):
+    """The global norm of all the gradients together, as a step of section s (grad_norm).
+    grads: [(layer, name, gradient), …] (or a dict name → gradient of a single layer)."""
+    if isinstance(grads, dict):
+        grads = [(None, name, grads[name]) for name in ("U", "W", "b", "V", "c") if name in grads]
     s.text("The global norm of all the gradients together ($\\lVert{\\cdot}\\rVert^{2}$ of a gradient is the "
            "sum of its squared entries):")
-    sq = [E.Sym(r"\lVert{" + _dd("L", name) + r"}\rVert^{2}", math.fsum(np.ravel(grads[name]) ** 2))
-          for name in ("U", "W", "b", "V", "c")]
+    sq = [E.Sym(r"\lVert{" + _dd("L", v.wt(name) if v is not None else name) + r"}\rVert^{2}",
+                math.fsum(np.ravel(g) ** 2)) for v, name, g in grads]
     return s.step(("grad_norm",), r"\lVert{g}\rVert", O.sqrt(E.Add([(1, q) for q in sq])), "Gradient norm",
                   scalar=True)
 
 
-def _clip(p: Problem, w, grads: dict) -> dict:
+def _clip(p: Problem, w, grads):
+    """grads: [(layer, name, gradient), …] (or a dict name → gradient of a single layer,
+    returned as a dict)."""
+    if isinstance(grads, dict):
+        out = _clip(p, w, [(p, name, grads[name]) for name in ("U", "W", "b", "V", "c") if name in grads])
+        return {name: g for _, name, g in out}
     s = w.section("Gradient clipping")
     g = _norm_step(s, grads)
     theta = E.Sym(r"\theta", p.clip)
-    clipped = bool(O.value(g) > p.clip)
+    norm = float(O.value(g))
+    clipped = bool(norm > p.clip)
     if clipped:
         rho = s.step(None, r"\lambda", theta / g,
-                     "It exceeds the threshold θ = clip, so every gradient is multiplied by")
-        out = {}
-        for name in ("U", "W", "b", "V", "c"):
-            out[name] = O.value(s.step((f"grad_{name}_clipped",), _dd("L", name) + r"_{\mathrm{clip}}",
-                                       rho * E.Sym(_dd("L", name), grads[name]), components=False))
-        after = math.sqrt(math.fsum(float(np.sum(v ** 2)) for v in out.values()))
+                     f"‖g‖ = {norm:.4g} > θ = {p.clip:.4g}: the gradients are too large, so every one is "
+                     "multiplied by")
+        out = []
+        for v, name, grad in grads:
+            tex = _dd("L", v.wt(name))
+            out.append((v, name, O.value(s.step(_path_of(v, "grad_" + name, "_clipped"), tex + r"_{\mathrm{clip}}",
+                                                rho * E.Sym(tex, grad), components=False))))
+        after = math.sqrt(math.fsum(float(np.sum(gc ** 2)) for _, _, gc in out))
         s.step(("grad_norm_clipped",), r"\lVert{g_{\mathrm{clip}}}\rVert", E.Sym(r"\lambda \lVert{g}\rVert", after),
                "Norm after clipping (θ, up to rounding)", scalar=True)
     else:
-        s.text("The norm does not exceed the threshold θ = clip: the gradients are used unchanged.", "note")
-        out = {name: w.result((f"grad_{name}_clipped",), v) for name, v in grads.items()}
-        w.result(("grad_norm_clipped",), O.value(g), scalar=True)
+        s.text(f"‖g‖ = {norm:.4g} ≤ θ = {p.clip:.4g}: the gradients are used unchanged.", "note")
+        out = [(v, name, w.result(_path_of(v, "grad_" + name, "_clipped"), grad)) for v, name, grad in grads]
+        w.result(("grad_norm_clipped",), norm, scalar=True)
     w.result(("clipped",), clipped, exact=True)
     return out
 
 
-def _update(p: Problem, w, net: Net, grads: dict, fw: Fwd) -> None:
+def _new_tex(v: Problem, name: str) -> str:
+    """The updated weight: W^{new}, or W^{(2) new} in a stack."""
+    return name + "^{" + (f"({v.layer})\\," if v.layer and name not in ("V", "c") else "") + r"\mathrm{new}}"
+
+
+def _update(p: Problem, w, views: list, grads, fw: Fwd) -> None:
     s = w.section("Update: w ← w − η ∂L/∂w" + (" with the clipped gradients" if p.clip is not None else ""))
     eta = E.Sym(r"\eta", p.eta)
     new = {}
-    for name in ("U", "W", "b", "V", "c"):
-        gsym = E.Sym(_dd("L", name) + (r"_{\mathrm{clip}}" if p.clip is not None else ""), grads[name])
-        new[name] = O.value(s.step((name,), name + r"_{\mathrm{new}}", E.Sym(name, getattr(net, name)) - eta * gsym,
-                                   components=False))
-    after = _forward(p, Net(**new), lambda t: w.scratch)
-    w.result(("loss_after",), after.loss, scalar=True)
-    s.table(["", "L"], [["before the update", fw.loss], ["after the update (same sequence)", after.loss]])
+    for v, name, grad in grads:
+        gsym = E.Sym(_dd("L", v.wt(name)) + (r"_{\mathrm{clip}}" if p.clip is not None else ""), grad)
+        new[(v.layer, name)] = O.value(s.step(_path_of(v, name), _new_tex(v, name),
+                                              E.Sym(v.wt(name), getattr(v, name)) - eta * gsym, components=False))
+    nets = [Net(new[(v.layer, "U")], new[(v.layer, "W")], new[(v.layer, "b")],
+                new.get((v.layer, "V"), v.V), new.get((v.layer, "c"), v.c)) for v in views]
+    after = _forward_all(list(views), None, nets, page=w.scratch)[-1]
+    if p.has_loss:
+        w.result(("loss_after",), after.loss, scalar=True)
+        s.table(["", "L"], [["before the update", fw.loss], ["after the update (same sequence)", after.loss]])
