@@ -1,6 +1,8 @@
 """From a problem file to a Working: load, validate, solve."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from . import given as given_
@@ -9,7 +11,7 @@ from .errors import InputError
 from .loader import Located, load_file, load_text
 from .schema import Reader
 from . import ops
-from .sheet import Enough, NotFinite, Sheet, path_text
+from .sheet import Enough, NotFinite, Sheet, parse_path, path_text
 from .working import Working
 
 MAX_PRECISION = given_.MAX_PRECISION
@@ -193,7 +195,9 @@ def _rounding_section(working: Working, exact: dict, n: int) -> None:
 def _read_remarks(r: Reader) -> list:
     """remarks: (optional, any kind) comments for the working, e.g. where the notes went
     wrong: a list of {at: STEP, text: ...}; ``at`` names a step by its left-hand side
-    (i_1, h_2, v^(1), …); without it the remark goes in a closing section."""
+    (i_1, h_2, v^(1), …: its first occurrence), by its result path (history[3].v), or one
+    occurrence of a step of a loop as {step: v, epoch: 1, sample: 2}; without ``at`` the
+    remark goes in a closing section."""
     if not r.has("remarks"):
         return []
     out = []
@@ -202,34 +206,170 @@ def _read_remarks(r: Reader) -> list:
             out.append((None, item, path))
             continue
         rr = r.element(path, item)
-        at, text = rr.values("at", "text")
+        at, text = rr.raw("at", None), rr.field("text")
         rr.finish()
-        out.append((at, text, path))
+        out.append((_read_at(r, path + ("at",), at), text, path))
     return out
 
 
-def _name(tex: str) -> str:
-    return tex.replace("{", "").replace("}", "").replace(" ", "").replace("\\", "")
+_AT = "a step's name (y^(2)), its result path (history[1].v) or {step: NAME, epoch: E, sample: S}"
+
+
+def _read_at(r: Reader, path, at):
+    """``at`` as written: None, a name or path (a text), or (name, {context key: number})."""
+    if at is None:
+        return None
+    if isinstance(at, (str, int, float)) and not isinstance(at, bool):
+        text = str(at).strip()
+        if not text:
+            raise r.error(path, f"expected {_AT}, got an empty text")
+        return text
+    if not isinstance(at, dict):
+        raise r.error(path, f"expected {_AT}")
+    if "step" not in at or not isinstance(at["step"], (str, int)) or isinstance(at["step"], bool) \
+            or not str(at["step"]).strip():
+        raise r.error(path, "expected {step: NAME, …}: the name of the step (v, y^(2), delta^(2)) and where it "
+                            "occurs (epoch: 1, sample: 2)")
+    where = {}
+    for key, value in at.items():
+        if key == "step":
+            continue
+        if not isinstance(key, str) or not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise r.error(path + (key,), f"expected a whole number ≥ 1 (the {key} the step belongs to, "
+                                         "counting from 1)")
+        key = key.strip().lower()
+        where["sample" if key in ("iteration", "pattern") else key] = value  # the notes' "iteration n"
+    return str(at["step"]).strip(), where
+
+
+_TEX_WORDS = re.compile(r"\\(?:text|mathrm|operatorname|mathbf|boldsymbol)\{([^{}]*)\}")
+
+
+def _braced(t: str, i: int):
+    """(the text inside the brace group that opens at t[i], the index after it)."""
+    depth = 0
+    for j in range(i, len(t)):
+        depth += {"{": 1, "}": -1}.get(t[j], 0)
+        if depth == 0:
+            return t[i + 1:j], j + 1
+    return t[i + 1:], len(t)
+
+
+def _name(tex: str, spaced: bool = False) -> str:
+    """A step's name as a problem file writes it, ASCII where the LaTeX has commands:
+    y^{(2)} is y^(2), \\delta^{(2)} delta^(2), w^{\\text{new}} w^new, \\frac{\\partial E}{\\partial W}
+    dE/dW. ``spaced``: with single spaces where the LaTeX has them (for a list of names: Delta w),
+    else without any (for comparing)."""
+    t = str(tex)
+    for cmd in (r"\left", r"\right", r"\,", r"\;", r"\!", r"\quad"):
+        t = t.replace(cmd, "")
+    t = _TEX_WORDS.sub(r"\1", t).replace(r"\partial ", "d").replace(r"\partial", "d")
+    while r"\frac{" in t:
+        i = t.index(r"\frac{")
+        a, j = _braced(t, i + 5)
+        b, k = _braced(t, j) if j < len(t) and t[j] == "{" else ("", j)
+        t = t[:i] + a + "/" + b + t[k:]
+    t = t.replace("{", "").replace("}", "").replace("\\", "")
+    return " ".join(t.split()) if spaced else t.replace(" ", "")
+
+
+def _same_name(at: str, lhs: str) -> bool:
+    """Whether ``at`` (as a problem file writes it: y^(2), delta^(2), δ⁽²⁾ or LaTeX) names
+    the step with left-hand side ``lhs``."""
+    from .notation import to_unicode
+    want = at.replace(" ", "")
+    return bool(want) and (want == to_unicode(lhs).replace(" ", "") or _name(want) == _name(lhs))
+
+
+_CONTEXT = re.compile(r"\b(epoch|sample|batch|update|iteration|step|pattern|t)\s*=?\s*(\d+)", re.I)
+
+
+def _context(text: str) -> dict:
+    """{epoch: 1, batch: 2} from a title or label ("Update 1: epoch 1, batch 2")."""
+    out = {}
+    for m in _CONTEXT.finditer(text or ""):
+        key = m.group(1).lower()
+        out["sample" if key == "iteration" else key] = int(m.group(2))
+    return out
+
+
+def _record(results, step_id: str | None) -> dict:
+    """The counts (epoch, sample, batch) of the record a step's result path lies in:
+    history[3].v -> results' history[3] = {epoch: 2, sample: 1, …}."""
+    if not step_id:
+        return {}
+    m = re.match(r"^([A-Za-z_]\w*)\[(\d+)\]\.", step_id)
+    if not m:
+        return {}
+    seq = results.get(m.group(1)) if isinstance(results, dict) else None
+    i = int(m.group(2))
+    if not isinstance(seq, list) or not 1 <= i <= len(seq) or not isinstance(seq[i - 1], dict):
+        return {}
+    return {k: v for k, v in seq[i - 1].items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
+def _steps(working: Working):
+    """(step, its context {epoch, sample, …}) of every step, in working order."""
+    from .working import Step, Text
+    for s in working.sections:
+        where = _context(s.title)
+        for b in s.blocks:
+            label = getattr(b, "label", None) if isinstance(b, Step) else b.text if isinstance(b, Text) else None
+            if label:
+                m = re.match(r"\s*(sample|pattern|iteration)\s+(\d+)\b", label, re.I)
+                if m:
+                    where = {**where, "sample": int(m.group(2))}
+            if isinstance(b, Step):
+                yield b, {**where, **_record(working.results, b.id)}
+
+
+def _find_step(working: Working, at):
+    """The step ``at`` names (None if none): by result path or name, its first occurrence;
+    (name, where) the occurrence in that context."""
+    if isinstance(at, tuple):
+        name, where = at
+        for b, ctx in _steps(working):
+            tail = b.id.rsplit(".", 1)[-1] if b.id else None
+            if (_same_name(name, b.lhs) or name == tail) and all(ctx.get(k) == v for k, v in where.items()):
+                return b
+        return None
+    try:
+        wanted = path_text(parse_path(at))
+    except ValueError:
+        wanted = None
+    if wanted is not None:
+        for b, _ in _steps(working):
+            if b.id == wanted:
+                return b
+    for b, _ in _steps(working):
+        if _same_name(at, b.lhs):
+            return b
+    return None
+
+
+def _unknown_step(working: Working, at) -> str:
+    names = list(dict.fromkeys(_name(b.lhs, spaced=True) for b, _ in _steps(working)))
+    ids = list(dict.fromkeys(b.id for b, _ in _steps(working) if b.id))
+    some = ", ".join(n for n in names[:8] if n)
+    paths = f"; or by result path: {', '.join(ids[:4])}" if ids else ""
+    if isinstance(at, tuple):
+        name, where = at
+        place = ", ".join(f"{k} {v}" for k, v in where.items())
+        return (f"no step named '{name}'" + (f" at {place}" if place else "") + " in the working (steps are "
+                f"named like {some}{paths}; a loop's steps occur at epoch …, sample … (or batch …))")
+    return f"no step named '{at}' in the working (steps are named like {some}{paths})"
 
 
 def _attach_remarks(working: Working, remarks: list, r: Reader) -> None:
-    from .notation import to_unicode
-    from .working import Step
     loose = []
     for at, text, path in remarks:
         if at is None:
             loose.append(text)
             continue
-        found = False
-        for s in working.sections:
-            for b in s.blocks:
-                if isinstance(b, Step) and at.replace(" ", "") in (_name(b.lhs), to_unicode(b.lhs).replace(" ", "")):
-                    b.note = f"{b.note} {text}" if b.note else text
-                    found = True
-        if not found:
-            names = [_name(b.lhs) for s in working.sections for b in s.blocks if isinstance(b, Step)]
-            some = ", ".join(list(dict.fromkeys(names))[:8])
-            raise r.error(path + ("at",), f"no step named '{at}' in the working (steps are named like {some})")
+        b = _find_step(working, at)
+        if b is None:
+            raise r.error(path + ("at",), _unknown_step(working, at))
+        b.note = f"{b.note} {text}" if b.note else text
     if loose:
         sec = working.section("Remarks")
         for text in loose:

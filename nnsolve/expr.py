@@ -211,6 +211,19 @@ class Func(Expr):
         return (self.arg,)
 
 
+class Group(Func):
+    """(x): a bracket the working evaluates on its own, so a step reads as a chain
+    a · (b + c) = a · (−0.0364) = …: with the numbers put in, the bracket shows its terms;
+    evaluated one stage further, its value. Its value is x's (nothing is computed)."""
+
+    def __init__(self, arg: Expr):
+        super().__init__("", _same, arg, elementwise=True, value=arg.value)
+
+
+def _same(v):
+    return v
+
+
 class Sum(Expr):
     """Σ_j of a vector expression; printed expanded over the components."""
 
@@ -284,7 +297,21 @@ def softmax(x: Expr) -> Func:
     return f(x)
 
 
+def written(formal: Expr, shown: Expr) -> Expr:
+    """``shown`` (a definition written out: σ(v) as 1/(1 + e^{−v})) printed as itself, but
+    valued as ``formal`` (its value, bit for bit) and walked into ``formal`` too (so a σ
+    written out is still found as a σ by :func:`walk`)."""
+    import copy
+    node = copy.copy(shown)
+    node.value = formal.value
+    node.formal = formal
+    return node
+
+
 def walk(e: Expr):
     yield e
     for c in e.children():
         yield from walk(c)
+    formal = getattr(e, "formal", None)  # a definition written out (see written)
+    if formal is not None:
+        yield from walk(formal)

@@ -115,10 +115,16 @@ ROUNDING = Field("rounding", "integer", "hand rounding: each number written down
 REMARKS = Field(
     "remarks", "list", "comments shown in the working: {at: STEP, text: …} or a text", default=None,
     of="string|mapping", template="hide", what="a list of remarks {at: STEP, text: ...}",
-    note="'at' names a step by its left-hand side (i_1, h_2, v^(1), …); a remark without it "
-         "goes in a closing section",
-    fields=(Field("at", "string", "the step the remark belongs to, by its left-hand side", default=None,
-                  what="the step the remark belongs to, e.g. i_1"),
+    note="'at' names a step by its left-hand side (i_1, h_2, v^(1), …: its first occurrence), by its "
+         "result path (history[1].v), or one occurrence as {step: v, epoch: 1, sample: 1}; a remark "
+         "without it goes in a closing section",
+    fields=(Field("at", "any", "the step the remark belongs to: its left-hand side, its result path, or "
+                  "{step: NAME, epoch: E, sample: S}", default=None,
+                  what="the step the remark belongs to, e.g. i_1, history[1].v or {step: v, epoch: 1, sample: 1}",
+                  schema={"anyOf": [{"type": "string"},
+                                    {"type": "object", "required": ["step"],
+                                     "properties": {"step": {"type": "string"}},
+                                     "additionalProperties": {"type": "integer", "minimum": 1}}]}),
             Field("text", "string", "the remark", what="the remark")))
 VARY = Field("vary", "any", "nnsolve vary: how each given number is redrawn ({range: [lo, hi], decimals: d} "
              "or fixed, by key path); the solver ignores it", default=None, template="hide",

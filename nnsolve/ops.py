@@ -214,6 +214,22 @@ def outer(a, b):
     return np.outer(a, b)
 
 
+def group(x):
+    """(x) evaluated on its own line: a · (b + c) = a · (−0.0364) = … (a formula); x itself
+    for numbers. The value is x's, unchanged."""
+    if isinstance(x, Expr):
+        return E.Group(x)
+    return x
+
+
+def written(formal, shown):
+    """``formal`` (σ(v)) written out as ``shown`` (1/(1 + e^{−v})) in the working, with
+    ``formal``'s value; ``formal`` itself for numbers."""
+    if isinstance(formal, Expr) and isinstance(shown, Expr):
+        return E.written(formal, shown)
+    return formal
+
+
 def total(x, index: str = "j"):
     """Σ_j x_j."""
     if isinstance(x, Expr):

@@ -126,3 +126,11 @@ def logic_function(X: np.ndarray, y: np.ndarray) -> str | None:
 
 def _sub(k: int) -> str:
     return "".join("₀₁₂₃₄₅₆₇₈₉"[int(c)] for c in str(k))
+
+
+def new(base: str, l=None) -> str:
+    """The updated value of a quantity, written one way in every classical kind: a superscript
+    "new", w^{new}; a per-layer quantity keeps its layer first, W^{(1), new}."""
+    if l is None:
+        return base + r"^{\text{new}}"
+    return base + r"^{(" + str(l) + r"),\,\text{new}}"

@@ -185,3 +185,18 @@ def range_text(act: Activation) -> str:
     left = "(" if lo == -math.inf or act.name in OPEN_BELOW else "["
     right = ")" if hi == math.inf or act.name in OPEN_ABOVE else "]"
     return f"{left}{f(lo)}, {f(hi)}{right}"
+
+
+_WORDS = {"step": "threshold (step)", "sign": "sign", "sigmoid": "logistic sigmoid", "tanh": "tanh",
+          "piecewise_linear": "piecewise-linear", "stochastic": "stochastic", "relu": "ReLU",
+          "leaky_relu": "leaky ReLU", "elu": "ELU", "softplus": "softplus", "silu": "SiLU", "gelu": "GELU"}
+
+
+def words(act: Activation) -> str:
+    """The activation in words and notation for the working's prose (never its YAML name):
+    "logistic sigmoid activation $y = \\sigma(v)$", "linear activation ($y = v$)"."""
+    if act.identity_map:
+        return "linear activation ($y = v$)"
+    if act.name == "stochastic":
+        return "stochastic activation ($y = +1$ with probability $P(v)$, else $-1$)"
+    return f"{_WORDS.get(act.name, act.name)} activation $y = {act.tex}(v)$"

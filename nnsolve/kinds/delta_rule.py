@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import nn, ops
+from . import _units
+from ._classical import new
 from ..given import Field, title
 from ._classical import (FULL_PRESENTATIONS, MAX_EPOCHS, check_presentations, presentations_work,
                          read_samples, read_weights, samples_field)
@@ -117,10 +119,10 @@ def present(page, p: Problem, i, k, weights, bias, x, d, first=True):
         db = page.sheet.result(h("delta_b"), 0.0, scalar=True) if page.keep else np.asarray(0.0)
     if p.mode != "online":
         return v, y, e, E, dw, db, None, None
-    new_w = page.step(h("weights"), r"w_{\text{new}}", page.sym("w", weights) + dw, "update" if first else "",
+    new_w = page.step(h("weights"), new("w"), page.sym("w", weights) + dw, "update" if first else "",
                       components=False)
     if p.update_bias:
-        new_b = page.step(h("bias"), r"b_{\text{new}}", bs + db, scalar=True)
+        new_b = page.step(h("bias"), new("b"), bs + db, scalar=True)
     else:
         new_b = page.sheet.result(h("bias"), bias, scalar=True) if page.keep else bias
     return v, y, e, E, dw, db, new_w, new_b
@@ -131,12 +133,12 @@ def batch_update(page, p: Problem, i, weights, bias, dws, dbs, ks):
     terms = [page.sym(rf"\Delta w_{{{k}}}", dw) for k, dw in zip(ks, dws)]
     total_w = page.step(None, r"\sum_{k} \Delta w_{k}", functools.reduce(operator.add, terms),
                         "Sum of the epoch's weight changes", components=False)
-    new_w = page.step(("history", i, "weights"), r"w_{\text{new}}", page.sym("w", weights) + total_w,
+    new_w = page.step(("history", i, "weights"), new("w"), page.sym("w", weights) + total_w,
                       "Update at the end of the epoch", components=False)
     if p.update_bias:
         tb = [page.sym(rf"\Delta b_{{{k}}}", db) for k, db in zip(ks, dbs)]
         total_b = page.step(None, r"\sum_{k} \Delta b_{k}", functools.reduce(operator.add, tb), scalar=True)
-        new_b = page.step(("history", i, "bias"), r"b_{\text{new}}", page.sym("b", bias) + total_b, scalar=True)
+        new_b = page.step(("history", i, "bias"), new("b"), page.sym("b", bias) + total_b, scalar=True)
     else:
         new_b = page.sheet.result(("history", i, "bias"), bias, scalar=True) if page.keep else bias
     return new_w, new_b
@@ -188,7 +190,7 @@ def solve(p: Problem, sheet) -> None:
     linear = act.identity_map
     intro = sheet.section("Problem")
     unit = ("a linear unit (Adaline): the Widrow–Hoff / LMS rule" if linear else
-            f"a {p.activation} unit: the delta rule")
+            f"a unit with {_units.words(act)}: the delta rule")
     intro.text(f"One neuron with {n} input{'s' if n > 1 else ''}, {unit}; {N} sample{'s' if N > 1 else ''}, "
                f"{p.mode} learning, {p.epochs} epoch{'s' if p.epochs > 1 else ''}"
                + ("; the bias is kept fixed" if not p.update_bias else "") + ".")

@@ -16,6 +16,7 @@ import numpy as np
 from .. import ops
 from ..given import Field, title
 from . import _units
+from ._classical import new
 from ._classical import (FULL_PRESENTATIONS, MAX_EPOCHS, check_presentations, logic_function,
                          presentations_work, read_samples, read_weights, samples_field)
 
@@ -125,9 +126,9 @@ def present(page, p: Problem, i, k, weights, bias, x, d, first=True):
                        "Oja's change: Hebb's η y x minus the forgetting term η y² w" if first else "",
                        components=False)
         db = None
-    new_w = page.step(h("weights"), r"w_{\text{new}}", page.sym("w", weights) + dw, "update" if first else "",
+    new_w = page.step(h("weights"), new("w"), page.sym("w", weights) + dw, "update" if first else "",
                       components=False)
-    new_b = None if oja else page.step(h("bias"), r"b_{\text{new}}", bs + db, scalar=True)
+    new_b = None if oja else page.step(h("bias"), new("b"), bs + db, scalar=True)
     return v, y, dw, db, new_w, new_b
 
 
@@ -160,7 +161,7 @@ def solve(p: Problem, sheet) -> None:
     what = {"supervised": "the Hebb net (supervised Hebb rule: the target d plays the output's part)",
             "plain": "plain Hebbian learning (the unit's own output y times the input)",
             "oja": "Oja's rule (Hebb's rule with a forgetting term that keeps ‖w‖ near 1)"}[p.rule]
-    intro.text(f"One neuron with {n} input{'s' if n > 1 else ''}, activation {p.activation}; {what}; "
+    intro.text(f"One neuron with {n} input{'s' if n > 1 else ''}, {_units.words(p.act)}; {what}; "
                f"{N} sample{'s' if N > 1 else ''}, {p.epochs} epoch{'s' if p.epochs > 1 else ''}.")
     intro.table(["", "w"] + ([] if oja else ["b"]) + [r"\eta"],
                 [["initial", p.w] + ([] if oja else [p.b]) + [p.eta]])
@@ -256,7 +257,7 @@ def solve(p: Problem, sheet) -> None:
             out.text(f"$y \\neq d$ for sample{'s' if len(wrong) > 1 else ''} " + ", ".join(map(str, wrong))
                      + ": Hebbian learning did not find weights that classify every sample.", "warning")
     if oja:
-        norm = out.step(None, r"\|w\|", ops.sqrt(ops.total(ops.odot(out.sym("w", weights), out.sym("w", weights)))),
+        norm = out.step(None, r"\|w\|", ops.sqrt(ops.total(ops.times(out.sym("w_{j}", weights), out.sym("w_{j}", weights), 1))),
                         "Length of the final weight vector", scalar=True)
         R = p.X.T @ p.X / N
         vals, vecs = np.linalg.eigh(R)

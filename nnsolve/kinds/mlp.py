@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import expr as E
 from .. import nn, ops
 from ..notation import layer
+from ._classical import new
 from ..given import Field, title
 from ..schema import Reader
 from . import mlp_training as training  # training over several samples and epochs (classical.md)
@@ -68,6 +70,7 @@ class Problem:
     eta: float
     update_bias: bool
     slope: float
+    show_slope: bool = False  # the file states the sigmoid's slope a: the working writes it (even a = 1)
 
 
 def read(r: Reader, kind):
@@ -103,7 +106,8 @@ def read(r: Reader, kind):
         raise r.error(tpath, "bce needs targets between 0 and 1")
     if loss == "cross_entropy" and np.any(d < 0):
         raise r.error(tpath, "cross_entropy needs non-negative targets (a one-hot vector or probabilities)")
-    return training.finish_read(r, Problem(x, d, layers, loss, eta, update_bias, slope))
+    show_slope = (r.has("slope") or slope != 1) and any(L.activation == "sigmoid" for L in layers)
+    return training.finish_read(r, Problem(x, d, layers, loss, eta, update_bias, slope, show_slope))
 
 
 def work(p: Problem):
@@ -138,6 +142,34 @@ def _act(p: Problem, L: Layer) -> nn.Activation:
     return nn.activation(L.activation, a=p.slope, negative_slope=L.negative_slope)
 
 
+SOFTMAX_WRITTEN = 50.0  # |v| up to this: every e^{v_j} of a softmax layer is written down
+
+
+def outputs(page, p: Problem, L: Layer, l: int, v, out):
+    """y^(l) = φ(v^(l)) as a hand solution writes it: a sigmoid by its definition with the
+    numbers put in, 1/(1 + e^{−v}) (seed 003: 1/(1 + e^{−0.2}) = 0.5498); a softmax as every
+    e^{v_j}, their sum Σ_k e^{v_k} and each ratio. The value is φ(v) itself, bit for bit
+    (the library's function: a silent page computes only that)."""
+    act = _act(p, L)
+    formal = ops.apply(act, v)
+    label = f"Layer {l}: outputs"
+    if not page.shown or not isinstance(formal, E.Func):
+        return page.step(out, layer("y", l), formal, label)
+    if act.name == "sigmoid" and formal.tex == act.tex:  # not a slip's swapped activation
+        one = ops.const(1.0, "1")
+        arg = -(ops.const(p.slope, "a") * v) if p.slope != 1 else -v
+        return page.step(out, layer("y", l), ops.written(formal, one / (1 + ops.exp(arg))),
+                         f"{label}, $y = {act.tex}(v) = {act.definition}$")
+    vv = ops.value(v)
+    if act.name == "softmax" and formal.tex == act.tex and np.max(np.abs(vv)) <= SOFTMAX_WRITTEN:
+        ev = page.step(None, "e^{" + layer("v", l) + "}", ops.exp(v), f"Layer {l}: every exponential")
+        ek = page.sym(r"e^{v_{k}^{(" + str(l) + ")}}", ops.value(ev))  # summed over k: named by k
+        S = page.step(None, f"S^{{({l})}}", ops.total(ek, "k"), "Their sum", scalar=True)
+        return page.step(out, layer("y", l), ops.written(formal, ev / S),
+                         f"{label}: each ratio $y_{{j}} = e^{{v_{{j}}}} / S$")
+    return page.step(out, layer("y", l), formal, label)
+
+
 def forward(page, p: Problem, Ws, bs, x, after: bool = False):
     """The forward pass, each formula stated once: v^(l) = W^(l) y^(l−1) + b^(l),
     y^(l) = φ(v^(l)). Returns (v per layer, y per layer with y^(0) = x). The network's output
@@ -147,7 +179,7 @@ def forward(page, p: Problem, Ws, bs, x, after: bool = False):
     for l, L in enumerate(p.layers, start=1):
         v = page.step(None, layer("v", l), Ws[l - 1] @ ys[-1] + bs[l - 1], f"Layer {l}: net inputs")
         out = ("output",) if l == nL and not after else None
-        y = page.step(out, layer("y", l), ops.apply(_act(p, L), v), f"Layer {l}: outputs")
+        y = outputs(page, p, L, l, v, out)
         vs.append(v)
         ys.append(y)
     return vs, ys
@@ -163,7 +195,8 @@ def solve(p: Problem, sheet) -> None:
     intro = sheet.section("Problem")
     sizes = " → ".join([str(len(p.x))] + [str(L.W.shape[0]) for L in p.layers])
     intro.text(f"A fully connected network {sizes} ({nL} layer{'s' if nL > 1 else ''} of weights); "
-               f"loss {p.loss}; learning rate $\\eta$; one forward pass, one backward pass, one update.")
+               f"loss: {loss_rec.title}; learning rate $\\eta$; one forward pass, one backward pass, one update"
+               + ("" if p.update_bias else " (of the weights only: the biases are kept fixed)") + ".")
     intro.table(["layer", "W (rows: neurons)", "b", "activation"],
                 [[l + 1, L.W, L.b, L.activation] for l, L in enumerate(p.layers)])
     sig = any(L.activation == "sigmoid" for L in p.layers)
@@ -176,7 +209,7 @@ def solve(p: Problem, sheet) -> None:
     rules.math(r"\delta_{j} = \varphi'(v_{j}) \sum_{k} \delta_{k} w_{kj}", "hidden neuron")
     rules.math(r"\Delta w_{ji} = \eta \delta_{j} y_{i}, \quad w_{ji} \leftarrow w_{ji} + \Delta w_{ji}", "update")
     for act in {act.name: act for act in acts if not act.identity_map and act.elementwise}.values():
-        rules.math(rf"\varphi(v) = {act.tex}(v) = {act.definition}, \quad \varphi'(v) = {act.prime_tex}", act.name)
+        rules.math(rf"\varphi(v) = {act.tex}(v) = {act.definition}, \quad \varphi'(v) = {_prime_tex(p, act)}", act.name)
 
     # ---- forward ----------------------------------------------------------------------
     fwd = sheet.section("Forward pass")
@@ -187,8 +220,9 @@ def solve(p: Problem, sheet) -> None:
     y_out = ys[-1]
     d = fwd.sym("d", p.d)
     lossw = sheet.section("Loss")
-    loss = lossw.step(("loss",), "E", loss_rec.formula(d, y_out, nn.log_terms(acts[-1], vs[-1], y_out)),
-                      f"Loss ({p.loss})", scalar=True)
+    dj, yj = components(lossw, "d", p.d), components(lossw, "y", ops.value(y_out), nL)
+    loss = lossw.step(("loss",), "E", loss_rec.formula(dj, yj, nn.log_terms(acts[-1], vs[-1], yj)),
+                      f"Loss: {loss_rec.title}", scalar=True)
     if loss_rec.probabilities and acts[-1].name in ("sigmoid", "softmax"):
         lossw.text("The logarithms are computed from the net inputs $v$ (log-sum-exp, as PyTorch's "
                    "cross-entropy does): exact even where $y_j$ rounds to 0 or 1.", "note")
@@ -209,7 +243,7 @@ def solve(p: Problem, sheet) -> None:
         back.text(f"Sigmoid output with binary cross-entropy: $\\partial E/\\partial y = "
                   f"-({loss_rec.neg_grad_tex})$ and $\\varphi'(v) = {last.prime_tex}$, so the $y(1-y)$ "
                   f"cancels: $\\delta = a (d - y) = a e$.", "note")
-        deltas[-1] = back.step(out_path, dlt_tex(nL), back.sym("a", a) * (d - y_out) if a != 1 else d - y_out,
+        deltas[-1] = back.step(out_path, dlt_tex(nL), back.sym("a", a) * (d - y_out) if p.show_slope else d - y_out,
                                "Output layer")
     else:  # δ = −∂E/∂y ⊙ φ'(v)   (softmax: −Jᵀ ∂E/∂y)
         if p.loss == "half_sse":
@@ -225,18 +259,24 @@ def solve(p: Problem, sheet) -> None:
                       "$\\delta = J^{\\top}(-\\partial E/\\partial y)$.", "note")
             deltas[-1] = back.step(out_path, dlt_tex(nL), J.T @ g, "Output layer")
         else:
-            deltas[-1] = back.step(out_path, dlt_tex(nL), ops.odot(g, _dphi(back, last, vs[-1], y_out, nL)),
-                                   "Output layer")
+            g_j = "e_{j}" if p.loss == "half_sse" else r"\left(-\frac{\partial E}{\partial y_{j}}\right)"
+            deltas[-1] = back.step(out_path, dlt_tex(nL), output_delta(p, last, g, vs[-1], y_out),
+                                   f"Output layer: $\\delta_{{j}} = {g_j}"
+                                   f" \\varphi'(v_{{j}})$" + (f", $\\varphi'(v) = {_prime_tex(p, last)}$"
+                                                              if not last.identity_map else ""))
     for l in range(nL - 1, 0, -1):
-        dphi = _dphi(back, acts[l - 1], vs[l - 1], ys[l], l)
-        deltas[l - 1] = back.step(("local_gradients", l), dlt_tex(l), ops.odot(dphi, Ws[l].T @ deltas[l]),
-                                  f"Hidden layer {l}")
+        dphi = _dphi(back, acts[l - 1], vs[l - 1], ys[l], l, p)
+        deltas[l - 1] = back.step(("local_gradients", l), dlt_tex(l), ops.odot(dphi, hidden_sum(Ws[l], deltas[l])),
+                                  f"Hidden layer {l}: $\\delta_{{j}} = \\varphi'(v_{{j}}) \\sum_{{k}} \\delta_{{k}} "
+                                  f"w_{{kj}}$")
 
-    # ---- update -----------------------------------------------------------------------
+    # ---- update (from the output layer back, as the notes and Mazur go) ----------------
     eta = back.sym(r"\eta", p.eta)
     upd = sheet.section("Weight updates")
-    new_W, new_b = [], []
-    for l in range(1, nL + 1):
+    upd.text("From the output layer back to the input, as the backward pass went; every update uses the "
+             "weights before any of them changed.", "note")
+    new_W, new_b = [None] * nL, [None] * nL
+    for l in range(nL, 0, -1):
         L = p.layers[l - 1]
         dl, yin = deltas[l - 1], ys[l - 1]
         m, n = L.W.shape
@@ -255,37 +295,37 @@ def solve(p: Problem, sheet) -> None:
                                        yv[i]),
                              "" if (j or i) else f"Layer {l}: $\\Delta w_{{ji}} = \\eta \\delta_j y_i$")
         dW = eta * ops.outer(dl, yin)
-        newW = upd.step(("weights", l), layer(r"W", l) + r"_{\text{new}}", Ws[l - 1] + dW, f"Layer {l}: new weights")
+        newW = upd.step(("weights", l), new("W", l), Ws[l - 1] + dW, f"Layer {l}: new weights")
         db = eta * dl
         if p.update_bias:
-            newb = upd.step(("bias", l), layer("b", l) + r"_{\text{new}}", bs[l - 1] + db, f"Layer {l}: new biases")
+            newb = upd.step(("bias", l), new("b", l), bs[l - 1] + db, f"Layer {l}: new biases")
         else:
             newb = sheet.result(("bias", l), L.b)
         nW, nb, dWv, dbv = ops.value(newW), ops.value(newb), ops.value(dW), ops.value(db)
         gWv, gbv = ops.value(gW), ops.value(gb)
         if m * n <= WEIGHT_ROWS:
             upd.table(["j", "i", r"\delta_j", r"y_i", r"\partial E / \partial w_{ji} = -\delta_j y_i",
-                       r"\Delta w_{ji}", r"w_{ji}", r"w_{ji}^{\text{new}}"],
+                       r"\Delta w_{ji}", r"w_{ji}", new(r"w_{ji}")],
                       [[f"{j + 1}", f"{i + 1}", dv[j], yv[i], gWv[j, i], dWv[j, i], L.W[j, i], nW[j, i]]
                        for j in range(m) for i in range(n)], title=f"Layer {l}: weights")
         else:
             upd.text(f"Layer {l} has {m * n:,} weights: a table of every one would not be read; the results "
                      f"hold them all (weights[{l}], grad_weights[{l}]).", "note")
         upd.table(["j", r"\delta_j", r"\partial E / \partial b_{j} = -\delta_j", r"\Delta b_{j} = \eta \delta_j",
-                   r"b_{j}", r"b_{j}^{\text{new}}"],
+                   r"b_{j}", new(r"b_{j}")],
                   [[f"{j + 1}", dv[j], gbv[j], dbv[j], L.b[j], nb[j]] for j in range(m)], title=f"Layer {l}: biases")
-        new_W.append(nW)
-        new_b.append(nb)
+        new_W[l - 1] = nW
+        new_b[l - 1] = nb
     if not p.update_bias:
-        upd.text("update_bias is false: the biases keep their values.", "note")
+        upd.text("The biases are not updated: they keep their given values.", "note")
 
     vs_after, ys_after = forward(sheet.silent, p, new_W, new_b, p.x, after=True)
     after = sheet.section("Check: loss after the update")
-    after.table(["layer", r"y^{\text{new}}"], [[l, yv] for l, yv in enumerate(ys_after[1:], start=1)],
+    after.table(["layer", new("y")], [[l, yv] for l, yv in enumerate(ys_after[1:], start=1)],
                 title="Forward pass of the updated network (same input)")
-    y_after = after.sym(r"y_{\text{new}}", ys_after[-1])
-    loss_after = after.step(("loss_after",), r"E_{\text{new}}",
-                            loss_rec.formula(d, y_after, nn.log_terms(acts[-1], vs_after[-1], y_after)),
+    y_after = components(after, new("y"), ys_after[-1])
+    loss_after = after.step(("loss_after",), new("E"),
+                            loss_rec.formula(dj, y_after, nn.log_terms(acts[-1], vs_after[-1], y_after)),
                             "Loss after the update", scalar=True)
     change = ops.value(loss_after) - ops.value(loss)
     after.text(("The loss went down, as one step of gradient descent should for a small enough $\\eta$."
@@ -294,10 +334,53 @@ def solve(p: Problem, sheet) -> None:
                "result" if change < 0 else "warning")
 
 
-def _dphi(sec, act: nn.Activation, v, y, l: int):
+def components(page, base: str, value, l: int | None = None):
+    """A vector named by its components for a formula summed over them (Σ_j d_j ln y_j^(2),
+    not Σ_j d ln y): ``base`` with the subscript j (and the layer l); a single output keeps
+    its plain name."""
+    value = np.asarray(value, dtype=float)
+    if value.size == 1:
+        return page.sym(base if l is None else layer(base, l), value)
+    if base.endswith("}") and "^{" in base:  # y^{\text{new}}: y_{j}^{\text{new}}
+        head, sup = base.split("^{", 1)
+        return page.sym(f"{head}_{{j}}^{{{sup}", value)
+    return page.sym(f"{base}_{{j}}" + (f"^{{({l})}}" if l is not None else ""), value)
+
+
+def _prime_tex(p: Problem, act: nn.Activation) -> str:
+    """φ′ as the working writes it: a y (1 − y) for a sigmoid whose slope the file states."""
+    if act.name == "sigmoid" and p.show_slope and p.slope == 1:
+        return "a " + act.prime_tex
+    return act.prime_tex
+
+
+def _prime(p: Problem, act: nn.Activation, v, y):
+    """φ′(v) from the library's record, with the sigmoid's slope a written even where it is
+    1 when the file states it (seed 003: δ = e · a y (1 − y) = … (1) …)."""
+    d = ops.prime(act, v, y)
+    if act.name == "sigmoid" and p.show_slope and p.slope == 1 and isinstance(d, E.Mul):
+        # a y (1 − y) = (1 · y) (1 − y): the same number as y (1 − y), bit for bit
+        return E.Mul(E.Mul(E.Const(1.0, "a"), d.a), d.b, elementwise=d.elementwise)
+    return d
+
+
+def output_delta(p: Problem, act: nn.Activation, g, v, y):
+    """δ = g ⊙ φ′(v) at the output layer in one line, φ′ written out with every factor, as
+    Haykin and seed 003 write it: δ_j = e_j a y_j (1 − y_j) = 0.4773 · (1 · 0.5227 · (1 − 0.5227))."""
+    return ops.odot(g, _prime(p, act, v, y))
+
+
+def hidden_sum(Wnext, dnext):
+    """Σ_k δ_k w_kj = (W^(l+1)ᵀ δ^(l+1))_j, in brackets evaluated on their own when there are
+    several terms: φ′ · (0.4 · (−0.1385) + 0.5 · 0.0381) = φ′ · (−0.0364) = δ."""
+    s = Wnext.T @ dnext
+    return ops.group(s) if np.size(ops.value(dnext)) > 1 else s
+
+
+def _dphi(sec, act: nn.Activation, v, y, l: int, p: Problem | None = None):
     """φ'(v^(l)) of a layer as a step, written as the library states it (in terms of the
     layer's outputs where the classic identity exists); 1 for a linear layer."""
     if act.identity_map:
         return ops.prime(act, v, y)
-    return sec.step(None, r"\varphi'(" + layer("v", l) + ")", ops.prime(act, v, y),
-                    f"Derivative of the activation, layer {l}")
+    d = _prime(p, act, v, y) if p is not None else ops.prime(act, v, y)
+    return sec.step(None, r"\varphi'(" + layer("v", l) + ")", d, f"Derivative of the activation, layer {l}")

@@ -19,7 +19,7 @@ import numpy as np
 from .. import nn, ops
 from ..given import Field
 from ..notation import layer
-from ._classical import MAX_EPOCHS, MAX_PRESENTATIONS
+from ._classical import MAX_EPOCHS, MAX_PRESENTATIONS, new as new_tex
 
 MODES = ("online", "batch", "minibatch")
 REDUCTIONS = ("sum", "mean")
@@ -160,7 +160,7 @@ def work(t: Training):
 def _backward(page, p, acts, Ws, vs, ys, d, d_value, k, first):
     """The local gradients δ^(l) of one sample, as mlp.py's single step works them (Haykin):
     δ = −∂E/∂v at the output, δ^(l) = φ′(v^(l)) ⊙ W^(l+1)ᵀ δ^(l+1) below."""
-    from .mlp import _dphi
+    from .mlp import _dphi, hidden_sum, output_delta
     nL = len(p.layers)
     last, y = acts[-1], ys[-1]
     loss_rec = nn.loss(p.loss)
@@ -173,7 +173,7 @@ def _backward(page, p, acts, Ws, vs, ys, d, d_value, k, first):
         if first:
             page.text("Sigmoid output with binary cross-entropy: the $y(1 - y)$ of $\\varphi'$ cancels, "
                       "$\\delta = a (d - y)$.", "note")
-        expr = page.sym("a", p.slope) * (d - y) if p.slope != 1 else d - y
+        expr = page.sym("a", p.slope) * (d - y) if p.show_slope else d - y
     else:
         if p.loss == "half_sse":
             g = page.step(None, "e", d - y, f"Sample {k}: output errors" if first else "")
@@ -183,12 +183,12 @@ def _backward(page, p, acts, Ws, vs, ys, d, d_value, k, first):
         if last.name == "softmax":
             expr = ops.prime(last, vs[-1], y).T @ g
         else:
-            expr = ops.odot(g, _dphi(page, last, vs[-1], y, nL))
+            expr = output_delta(p, last, g, vs[-1], y)
     deltas = [None] * nL
     deltas[-1] = page.step(None, layer(r"\delta", nL), expr, f"Sample {k}: local gradients, output layer")
     for l in range(nL - 1, 0, -1):
-        dphi = _dphi(page, acts[l - 1], vs[l - 1], ys[l], l)
-        deltas[l - 1] = page.step(None, layer(r"\delta", l), ops.odot(dphi, Ws[l].T @ deltas[l]),
+        dphi = _dphi(page, acts[l - 1], vs[l - 1], ys[l], l, p)
+        deltas[l - 1] = page.step(None, layer(r"\delta", l), ops.odot(dphi, hidden_sum(Ws[l], deltas[l])),
                                   f"Sample {k}: local gradients, hidden layer {l}")
     return deltas
 
@@ -216,8 +216,11 @@ def update(page, t: Training, i: int, ks, state, first: bool = False):
         page.text(f"Sample {k}: $x_{{{k}}}$ and $d_{{{k}}}$ as given.", "text")
         x, d = page.sym(f"x_{{{k}}}", t.X[k0]), page.sym(f"d_{{{k}}}", t.D[k0])
         vs, ys = forward(page, p, Ws, bs, x, after=True)
-        E = page.step(None, f"E_{{{k}}}", loss_rec.formula(d, ys[-1], nn.log_terms(acts[-1], vs[-1], ys[-1])),
-                      f"Sample {k}: loss ({p.loss})", scalar=True)
+        dj, yj = d, ys[-1]
+        if t.D.shape[1] > 1:  # summed over the outputs j: named by j
+            dj, yj = page.sym(f"d_{{{k},j}}", t.D[k0]), page.sym(r"y_{j}^{(" + str(nL) + ")}", ops.value(ys[-1]))
+        E = page.step(None, f"E_{{{k}}}", loss_rec.formula(dj, yj, nn.log_terms(acts[-1], vs[-1], yj)),
+                      f"Sample {k}: loss ({loss_rec.title})", scalar=True)
         deltas = _backward(page, p, acts, Ws, vs, ys, d, t.D[k0], k, first and k0 == ks[0])
         for l in range(1, nL + 1):
             gWs[l - 1].append(page.step(None, rf"\frac{{\partial E_{{{k}}}}}{{\partial {layer('W', l)}}}",
@@ -253,14 +256,14 @@ def update(page, t: Training, i: int, ks, state, first: bool = False):
                 None, rf"\frac{{\partial E}}{{\partial {layer(kind, l)}}}", scale(_add(grads[l - 1])),
                 f"Layer {l}: gradient of the batch's loss for the {what}", components=False)
             if alpha is None:
-                new = page.step(path, layer(kind, l) + r"_{\text{new}}", start[l - 1] - eta * G,
+                new = page.step(path, new_tex(kind, l), start[l - 1] - eta * G,
                                 f"Layer {l}: new {what}", components=False)
                 vel.append(V[l - 1])
             else:
                 step = page.step(None, rf"\Delta {layer(kind, l)}(t)",
                                  alpha * page.sym(rf"\Delta {layer(kind, l)}(t-1)", V[l - 1]) + eta * G,
                                  f"Layer {l}: step of the {what}, with momentum", components=False)
-                new = page.step(path, layer(kind, l) + r"_{\text{new}}", start[l - 1] - step,
+                new = page.step(path, new_tex(kind, l), start[l - 1] - step,
                                 f"Layer {l}: new {what}", components=False)
                 vel.append(np.asarray(ops.value(step), dtype=float))
             out.append(np.asarray(ops.value(new), dtype=float))
@@ -288,7 +291,7 @@ def solve(t: Training, sheet) -> None:
     per = {"online": "an update after every sample", "batch": "one update per epoch (all samples)",
            "minibatch": f"an update per batch of {t.batch_size} samples in file order"
                         + (" (the last one shorter)" if N % (t.batch_size or 1) else "")}[t.mode]
-    intro.text(f"A fully connected network {sizes}; loss {p.loss}; {N} sample{'s' if N > 1 else ''}, "
+    intro.text(f"A fully connected network {sizes}; loss: {nn.loss(p.loss).title}; {N} sample{'s' if N > 1 else ''}, "
                f"{t.epochs} epoch{'s' if t.epochs > 1 else ''}, {t.mode} training: {per} "
                f"({U} update{'s' if U > 1 else ''} per epoch)"
                + ("" if p.update_bias else "; the biases are kept fixed") + ".")
@@ -312,7 +315,7 @@ def solve(t: Training, sheet) -> None:
            r"E = \sum_{k \in B} E_{k}")
     rules.math(red, f"a batch B ({t.reduction})")
     loss_rec = nn.loss(p.loss)
-    rules.math(rf"E_{{k}} = {loss_rec.rule('d_{j}', 'y_{j}')}", f"loss of one sample ({p.loss})")
+    rules.math(rf"E_{{k}} = {loss_rec.rule('d_{j}', 'y_{j}')}", f"loss of one sample ({loss_rec.title})")
     if t.momentum is None:
         rules.math(r"W \leftarrow W - \eta \frac{\partial E}{\partial W}", "update (plain gradient descent)")
     else:
@@ -322,8 +325,9 @@ def solve(t: Training, sheet) -> None:
                    "alike. PyTorch's torch.optim.SGD keeps $v(t) = \\alpha v(t-1) + \\partial E/\\partial W$ and "
                    "steps $W \\leftarrow W - \\eta v(t)$: the same weights for a fixed $\\eta$ ($\\Delta W = \\eta v$).",
                    "note")
+    from .mlp import _prime_tex
     for act in {a.name: a for a in acts if not a.identity_map and a.elementwise}.values():
-        rules.math(rf"\varphi(v) = {act.tex}(v) = {act.definition}, \quad \varphi'(v) = {act.prime_tex}", act.name)
+        rules.math(rf"\varphi(v) = {act.tex}(v) = {act.definition}, \quad \varphi'(v) = {_prime_tex(p, act)}", act.name)
     rules.text(f"$-\\partial E/\\partial W = \\delta y^{{\\top}}$: the step $-\\eta \\partial E/\\partial W$ is "
                f"Haykin's $\\Delta w_{{ji}} = \\eta \\delta_j y_i$, added over the batch's samples"
                + (" and divided by its size." if t.reduction == "mean" else "."), "note")

@@ -173,7 +173,7 @@ def solve(p: Problem, sheet) -> None:
     intro = sheet.section("Problem")
     how = (f"fires when $w \\cdot x \\geq \\theta$, threshold $\\theta = {p.theta:g}$" if p.theta is not None else
            f"bias $b = {p.b:g}$" if p.b is not None else "no bias")
-    intro.text(f"One neuron with {n} input{'s' if n > 1 else ''}, {how}, activation {p.activation}; "
+    intro.text(f"One neuron with {n} input{'s' if n > 1 else ''}, {how}, {_units.words(act)}; "
                f"evaluated on {N} input row{'s' if N > 1 else ''}"
                + (f" (the truth table of {n} binary input{'s' if n > 1 else ''}, $x_1$ most significant)"
                   if p.from_truth_table else "") + ".")
@@ -201,11 +201,12 @@ def solve(p: Problem, sheet) -> None:
             page.text(r"Linear unit: $y_{k} = v_{k}$.", "note")
         if p.activation == "sign":
             page.text("torch.sign(0) is 0; this unit gives " + ("−1" if act.params.get("strict") else "+1")
-                      + " at $v = 0$ (strict: " + ("true" if act.params.get("strict") else "false") + ").", "note")
+                      + " at $v = 0$ (" + ("it fires only for $v > 0$" if act.params.get("strict") else
+                                           "it fires for $v \\geq 0$") + ").", "note")
         elif p.activation == "step":
             page.text("torch.heaviside(v, values) takes the value at $v = 0$ as an argument: "
-                      + ("0" if act.params.get("strict") else "1") + " here (strict: "
-                      + ("true" if act.params.get("strict") else "false") + ").", "note")
+                      + ("0" if act.params.get("strict") else "1") + " here (the unit fires for "
+                      + ("$v > 0$ only" if act.params.get("strict") else "$v \\geq 0$") + ").", "note")
         if p.theta is not None:
             page.text(r"$u_{k} = w \cdot x_{k}$ is the weighted sum (the notes' $U_k$, and the $V$ of their AND table); "
                       r"the unit fires when $u_{k} \geq \theta$, which is $v_{k} = u_{k} - \theta \geq 0$ "

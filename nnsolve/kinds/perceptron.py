@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import ops
 from . import _units
+from ._classical import new
 from ..given import Field, title
 
 SUMMARY = "Rosenblatt perceptron training: epochs of samples until no weight changes"
@@ -139,6 +140,27 @@ def separable_2d(X: np.ndarray, d: np.ndarray) -> bool:
     return False
 
 
+def _coef(c: float) -> str:
+    return f"{round(float(c), 10):g}"
+
+
+def boundary(w, b) -> str:
+    """The line w₁x₁ + w₂x₂ + b = 0 in LaTeX, written as a hand solution does: 2 x_1 + x_2 - 3 = 0."""
+    terms = []
+    for i, c in enumerate(w, start=1):
+        c = float(c)
+        if c == 0:
+            continue
+        size = "" if abs(c) == 1 else _coef(abs(c)) + " "
+        terms.append(("-" if c < 0 else "+", f"{size}x_{{{i}}}"))
+    if float(b) != 0 or not terms:
+        terms.append(("-" if float(b) < 0 else "+", _coef(abs(float(b)))))
+    text = ""
+    for k, (sign, t) in enumerate(terms):
+        text += (("-" if sign == "-" else "") if k == 0 else f" {sign} ") + t
+    return text + " = 0"
+
+
 def solve(p: Problem, sheet) -> None:
     n = len(p.w)
     N = len(p.X)
@@ -158,7 +180,7 @@ def solve(p: Problem, sheet) -> None:
     rules.math(r"w \leftarrow w + \eta e x, \quad b \leftarrow b + \eta e" if p.update_bias
                else r"w \leftarrow w + \eta e x, \quad b \text{ fixed}", "update")
     if p.strict:
-        rules.text("strict: the unit fires only for $v > 0$, so at $v = 0$ "
+        rules.text("The unit fires only for $v > 0$ (a strict threshold), so at $v = 0$ "
                    + ("step gives $0$." if p.activation == "step" else "sign gives $-1$.")
                    + " (The default, as PyTorch's heaviside with value 1 at 0, fires at $v = 0$.)", "note")
 
@@ -180,9 +202,9 @@ def solve(p: Problem, sheet) -> None:
             page.text("$y = d$: no change.", "note")
             return v, y, e, sheet.result(h("weights"), weights), sheet.result(h("bias"), bias, scalar=True)
         eta = page.sym(r"\eta", p.eta)
-        new_w = page.step(h("weights"), r"w_{\text{new}}", page.sym("w", weights) + eta * e * xs, components=False)
+        new_w = page.step(h("weights"), new("w"), page.sym("w", weights) + eta * e * xs, components=False)
         if p.update_bias:
-            new_b = page.step(h("bias"), r"b_{\text{new}}", bs + eta * e, scalar=True)
+            new_b = page.step(h("bias"), new("b"), bs + eta * e, scalar=True)
         else:
             new_b = sheet.result(h("bias"), bias, scalar=True)
         return v, y, e, new_w, new_b
@@ -201,10 +223,18 @@ def solve(p: Problem, sheet) -> None:
     converged = False
     epoch = 0
     scalar = lambda q: ops.value(q).item()
+    seen: dict = {}  # (sample, w, b) before a presentation -> (epoch, presentation number)
+    cycle = None  # (epoch, sample where the cycle starts, its period in presentations, epoch it repeats in)
     for epoch in range(1, p.max_epochs + 1):
         sheet.section(f"Epoch {epoch}", level=3, detail=True, builder=epoch_working(epoch, (weights, bias)))
         changed = 0
         for k, (x, d) in enumerate(zip(p.X, p.d), start=1):
+            if cycle is None:  # the same sample met with the same weights: every later row repeats
+                key = (k, tuple(weights.tolist()), bias)
+                if key in seen:
+                    e0, i0 = seen[key]
+                    cycle = (e0, k, len(rows) - i0, epoch)
+                seen.setdefault(key, (epoch, len(rows)))
             v, y, e, new_w, new_b = present(sheet.silent, epoch, k, weights, bias, x, d)
             err = scalar(e)
             dw = ops.value(new_w).reshape(-1) - weights
@@ -218,17 +248,38 @@ def solve(p: Problem, sheet) -> None:
             break
 
     table = sheet.section("Training, sample by sample")
-    table.table(["epoch", "sample", "x", "v", "y", "d", "e", r"\Delta w", r"w", "b"], rows)
+    columns = ["epoch", "sample", "x", "v", "y", "d", "e", r"\Delta w", r"w", "b"]
+    if cycle is not None and not converged:
+        first, k0, period, again = cycle  # sample k0 of epoch `first` is met again in epoch `again`
+        per = period // N  # the same sample recurs: the period is whole epochs
+        start = (f"sample {k0} of " if k0 > 1 else "") + f"epoch {first}"
+        table.text(f"From {start} on the weights repeat with period {per} epoch{'s' if per > 1 else ''} "
+                   f"({period} presentations): sample {k0} meets the same $w$ and $b$ in epoch {first + per} as in "
+                   f"epoch {first}, so the same rows come round forever and the perceptron never converges. The "
+                   f"perceptron convergence theorem guarantees convergence on linearly separable samples: "
+                   f"the data are not linearly separable.", "warning")
+        last = rows[-1][0]
+        table.table(columns, rows, note=(
+            f"Epochs {again + 1}–{last} repeat the rows of epoch{'s' if per > 1 else ''} "
+            f"{again - per + 1}{'–' + str(again) if per > 1 else ''} (the cycle)." if last > again else None))
+    else:
+        table.table(columns, rows)
     end = sheet.section("Result")
     if converged:
         end.text(f"Converged after {epoch} epochs (no sample of epoch {epoch} had $e \\neq 0$), "
                  f"with {updates} updates (presentations with $e \\neq 0$).", "result")
     else:
         end.text(f"Not converged after {p.max_epochs} epochs ({updates} weight updates).", "warning")
-        if n == 2 and not separable_2d(p.X, p.d):
+        if n == 2 and cycle is None and not separable_2d(p.X, p.d):
             end.text("The samples are not linearly separable (no line splits the two classes, as in XOR): "
                      "the perceptron can never converge on them.", "note")
     end.table(["", "w", "b"], [["final", weights, bias]])
+    if n == 2:
+        end.text(f"Decision boundary of the final weights: ${boundary(weights, bias)}$"
+                 + (" (the unit fires where the left-hand side is positive"
+                    + (")" if p.strict else " or zero)")
+                    + (", a line that separates the two classes." if converged else
+                       "; it does not separate the two classes.")), "result" if converged else "note")
     sheet.result(("weights",), weights)
     sheet.result(("bias",), bias, scalar=True)
     sheet.result(("epochs",), epoch, exact=True)

@@ -241,7 +241,8 @@ def normalise(page, u, *, shift: bool, name: str, out: str, path, exp_tex=None, 
         x = page.step(None, xname, u - m, f"Each {what} minus $m$ (the largest becomes $0$)")
     exp_tex = exp_tex or (lambda t: f"e^{{{t}}}")
     E = page.step(None, exp_tex(xname), ops.exp(x), "Every exponential")
-    S = page.step(None, sum_tex, ops.total(E, "k"), "Their sum", scalar=True)
+    Ek = page.sym(exp_tex(f"{xname}_{{k}}"), ops.value(E))  # summed over k: named by k
+    S = page.step(None, sum_tex, ops.total(Ek, "k"), "Their sum", scalar=True)
     P = page.step(path, out, E / S, "Each ratio")
     return P, x, S
 
@@ -262,6 +263,16 @@ def _path(p: Problem, name: str, n: int):
     return (name, n) if p.batch else (name,)
 
 
+def _by_j(page, tex: str, q):
+    """q named by its component j, for a sum over j (Σ_j y_j ln ŷ_j, not Σ_j y ln ŷ): the
+    subscript goes on the symbol (ln ŷ_j, ln(1 − ŷ_j))."""
+    if tex.endswith(")") and "(" in tex:  # \ln(1 - \hat{y}) -> \ln(1 - \hat{y}_{j})
+        named = tex[:-1] + "_{j})"
+    else:
+        named = f"{tex}_{{j}}"
+    return page.sym(named, ops.value(q))
+
+
 def sample(page, p: Problem, n: int, z, y, shift: bool, names=None):
     """One sample's working, each formula stated once (shown, silent or rules page).
     Returns (probabilities, loss, gradient)."""
@@ -278,7 +289,8 @@ def sample(page, p: Problem, n: int, z, y, shift: bool, names=None):
         P, x, S = normalise(page, u, shift=shift, name=ut, out=P_tex, path=_path(p, "probabilities", n))
         lnp = page.step(None, rf"\ln {P_tex}", log_prob(x, S), "Log-probabilities (log domain: finite even "
                                                                  "where a probability underflows to 0)")
-        L = page.step(_path(p, "loss", n), L_tex, -ops.total(ys * lnp, "j"), "Cross-entropy", scalar=True)
+        yj, lnpj = _by_j(page, yt, ys), _by_j(page, rf"\ln {P_tex}", lnp)
+        L = page.step(_path(p, "loss", n), L_tex, -ops.total(yj * lnpj, "j"), "Cross-entropy", scalar=True)
         hot = np.flatnonzero(np.asarray(y) == 1)
         if len(hot) == 1 and np.count_nonzero(y) == 1:
             c = int(hot[0])
@@ -302,7 +314,8 @@ def sample(page, p: Problem, n: int, z, y, shift: bool, names=None):
             A = page.step(None, A_tex, ops.log(1 + ops.exp(u)), "The log-normaliser")
         lnp = page.step(None, rf"\ln {P_tex}", u - A, "Log-probabilities of each label being on")
         lnq = page.step(None, rf"\ln(1 - {P_tex})", -A, "and of it being off")
-        L = page.step(_path(p, "loss", n), L_tex, -ops.total(ys * lnp + (1 - ys) * lnq, "j"),
+        yj, lnpj, lnqj = _by_j(page, yt, ys), _by_j(page, rf"\ln {P_tex}", lnp), _by_j(page, rf"\ln(1 - {P_tex})", lnq)
+        L = page.step(_path(p, "loss", n), L_tex, -ops.total(yj * lnpj + (1 - yj) * lnqj, "j"),
                       "Binary cross-entropy, summed over the classes", scalar=True)
     G = page.step(_path(p, "grad_logits", n), names.get("grad", r"\frac{\partial L}{\partial z}"),
                   gradient(page, P, ys, T), "Gradient with respect to the logits")
