@@ -8,6 +8,7 @@ Measures (each a ratio against a reference run in the same loop):
   small run / import floor       nnsolve run <small> --format json  vs  python -c "import numpy, rich.console, rich.table, click, yaml"
   derive sigmoid / import sympy  nnsolve derive sigmoid             vs  python -c "import sympy"
   LSTM T=2000 / T=250            nnsolve run lstm(T=2000) --format json  vs the same with T=250 (hidden 16, input 8)
+  LSTM backward T=2000 / T=250   the same with a target for h_T, half_sse and one SGD step (the backward pass)
   batch export / single exports  nnsolve export 12 files -o DIR/    vs  12 × nnsolve export FILE -o FILE.md
   peak memory small run / floor  max RSS of the small run            vs  max RSS of the import floor
   check 300 answer files / run   nnsolve check lstm_seed 300 files    vs  nnsolve run lstm_seed (a class's
@@ -36,6 +37,7 @@ BUDGETS = {
     "small run / import floor": 1.3,
     "derive sigmoid / import sympy": 1.5,
     "LSTM T=2000 / T=250": 3.0,
+    "LSTM backward T=2000 / T=250": 3.0,
     "batch export of 12 / 12 single exports": 0.35,
     "peak memory: small run / import floor": 1.5,
     "check 300 answer files / one run": 10.0,
@@ -63,13 +65,15 @@ def timed_many(cmds: list[list[str]]) -> float:
     return time.perf_counter() - t0
 
 
-def lstm_file(path: Path, T: int, m: int = 16, n: int = 8, seed: int = 0) -> Path:
+def lstm_file(path: Path, T: int, m: int = 16, n: int = 8, seed: int = 0, backward: bool = False) -> Path:
     import numpy as np
     rng = np.random.default_rng(seed)
     r = lambda *s: np.round(rng.uniform(-0.5, 0.5, s), 3).tolist()
     lines = ["# benchmark input", "kind: lstm", f"inputs: {r(T, n)}", "weights:"]
     for g in "fico":
         lines += [f"  W_{g}: {r(m, n)}", f"  U_{g}: {r(m, m)}", f"  b_{g}: {r(m)}"]
+    if backward:  # a target for h_T, its loss and one SGD step: the whole backward pass
+        lines += [f"target: {r(m)}", "loss: half_sse", "learning_rate: 0.1"]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -142,6 +146,12 @@ def main(argv=None) -> int:
         a, b, ratio = pairs(lambda: timed(NNSOLVE + ["run", str(big), "--format", "json"])[0],
                             lambda: timed(NNSOLVE + ["run", str(little), "--format", "json"])[0], k)
         rows.append(("LSTM T=2000 / T=250", f"{a * 1000:.0f} ms", f"{b * 1000:.0f} ms", ratio))
+
+        big = lstm_file(tmp / "lstm2000b.yaml", 2000, backward=True)
+        little = lstm_file(tmp / "lstm250b.yaml", 250, backward=True)
+        a, b, ratio = pairs(lambda: timed(NNSOLVE + ["run", str(big), "--format", "json"])[0],
+                            lambda: timed(NNSOLVE + ["run", str(little), "--format", "json"])[0], k)
+        rows.append(("LSTM backward T=2000 / T=250", f"{a * 1000:.0f} ms", f"{b * 1000:.0f} ms", ratio))
 
         probs = sorted((ROOT / "problems").glob("*.yaml"))
         files = [probs[i % len(probs)] for i in range(12)]

@@ -154,7 +154,7 @@ def to_json(v):
     if isinstance(v, dict):
         return {k: to_json(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        if v and all(type(x) is float for x in v):
+        if v and type(v[0]) is float and set(map(type, v)) == {float}:  # (map and set run in C)
             return list(v)
         if v and isinstance(v[0], np.ndarray) and v[0].dtype != object:
             shape = v[0].shape

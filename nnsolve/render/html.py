@@ -26,6 +26,7 @@ from .layout import (LAYOUT, Cell, Chain, Document, Formula, Metrics, Para, Row,
 
 OPEN_DETAILS_MOST = 3  # with more per-step sections than this, each folds into <details>
 ANSWERS_SHORT = 4  # a result with more numbers goes into "All results" (folded)
+ANSWERS_FIRST = 12  # at most this many short results in the box; the others are folded too
 
 _INLINE_MATH = re.compile(r"\$([^$]+)\$")
 
@@ -224,17 +225,23 @@ def _answers(doc: Document) -> str:
     short, long = [], []
     for path, v in _leaves(doc.results):
         size = np.asarray(v).size if not isinstance(v, (str, bool, np.bool_)) and v is not None else 1
-        if size <= ANSWERS_SHORT and "[" not in path:  # a history's records go to "All results"
-            short.append(f'<div class="ans"><code>{esc(path)}</code> <span class="num">{_value_text(v, fmt)}</span></div>')
-        else:
-            long.append(f'<tr><th scope="row"><code>{esc(path)}</code></th><td class="num">{_value_text(v, fmt)}</td></tr>')
+        # a history's records and longer values go to "All results" (folded)
+        (short if size <= ANSWERS_SHORT and "[" not in path else long).append((path, v))
+    if len(short) > ANSWERS_FIRST:
+        # the box shows the final answers at a glance, not a wall: the last ones the working
+        # computed (updated weights, the loss after, …); the earlier ones are folded too
+        short, long = short[-ANSWERS_FIRST:], short[:-ANSWERS_FIRST] + long
+    short = [f'<div class="ans"><code>{esc(p)}</code> <span class="num">{_value_text(v, fmt)}</span></div>'
+             for p, v in short]
+    long = [f'<tr><th scope="row"><code>{esc(p)}</code></th><td class="num">{_value_text(v, fmt)}</td></tr>'
+            for p, v in long]
     if not short and not long:
         return ""
     out = ['<section class="answers"><h2>Answers</h2>']
     if short:
         out.append('<div class="answer-grid">' + "".join(short) + "</div>")
     if long:
-        out.append(f"<details{' open' if not short else ''}><summary>All results ({len(long)} longer "
+        out.append(f"<details{' open' if not short else ''}><summary>All results ({len(long)} more "
                    f"{'value' if len(long) == 1 else 'values'})</summary>"
                    '<div class="table-wrap"><table class="results"><tbody>' + "".join(long)
                    + "</tbody></table></div></details>")
