@@ -36,7 +36,7 @@ ROUNDED = 5          # a number rounded by hand rounding (decimal arithmetic, on
 # What the renderers write (nnsolve.render.common, .json): more per-step sections than
 # SHOWN_SECTIONS, only the first HEAD_SECTIONS; a table of more rows than SHOWN_ROWS, its head
 # and tail (Markdown: every row); a cell of more than CELL_NUMBERS numbers, its shape.
-SHOWN_SECTIONS = {"terminal": 5, "markdown": 5, "json": 50}
+SHOWN_SECTIONS = {"terminal": 10, "markdown": 10, "json": 50}  # as render.layout.LAYOUT.detail_most
 HEAD_SECTIONS = 3
 SHOWN_ROWS = {"terminal": 26, "json": 50}
 HEAD_ROWS = 25

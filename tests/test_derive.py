@@ -438,13 +438,15 @@ def _median_ratio(pairs):
         subprocess.run([sys.executable, "-m", "nnsolve", "derive", "sigmoid"], check=True, env=env,
                        stdout=subprocess.DEVNULL)
         cmd.append(time.perf_counter() - t)
-    return statistics.median(cmd) / statistics.median(base), statistics.median(base), statistics.median(cmd)
+    # the fastest of each: a busy machine (CI beside other work) only ever adds time, so the
+    # minimum of interleaved runs is the cost itself; bench/run.py keeps the medians
+    return min(cmd) / min(base), min(base), min(cmd)
 
 
 @pytest.mark.skipif(os.environ.get("NNSOLVE_SKIP_TIMING") == "1", reason="timing disabled")
 def test_derive_sigmoid_is_quick():
     """nnsolve derive sigmoid: under 1.5 × the time of `python -c "import sympy"`
-    (median of 5 interleaved pairs; measured again, up to twice, if a busy machine spoils it)."""
+    (fastest of 5 interleaved pairs; measured again, up to twice, if a busy machine spoils it)."""
     subprocess.run([sys.executable, "-m", "nnsolve", "derive", "sigmoid"], check=True, env=_env(),
                    stdout=subprocess.DEVNULL)  # warm the caches
     for pairs in (5, 7, 9):  # a busy machine can spoil a round; the budget must hold in one

@@ -181,13 +181,13 @@ def test_a_wide_mlp_layer_is_worked_without_a_table_of_every_weight(write):
 
 def test_the_estimate_follows_what_each_format_writes():
     """Markdown writes every table row, JSON every result, --full every worked section."""
-    w = work.Work("x", ("k",), "y", tables=[(1000, 2)], detail=(10, 50), results=7)
+    w = work.Work("x", ("k",), "y", tables=[(1000, 2)], detail=(12, 50), results=7)  # > 10: head only
     md, term, js = work.cost(w, "markdown"), work.cost(w, "terminal"), work.cost(w, "json")
     assert md == int(work.SHOWN["markdown"] * work.HEAD_SECTIONS * (50 + work.STEP)
                      + 1000 * (2 * work.CELL["markdown"] + 1) + 7 * work.RESULT)
     assert term == int(work.SHOWN["terminal"] * work.HEAD_SECTIONS * (50 + work.STEP)
                        + work.HEAD_ROWS * (2 * work.CELL["terminal"] + 1) + 7 * work.RESULT)
-    assert js == int(work.SHOWN["json"] * 10 * (50 + work.STEP) + work.HEAD_ROWS * (2 * work.CELL["json"] + 1)
+    assert js == int(work.SHOWN["json"] * 12 * (50 + work.STEP) + work.HEAD_ROWS * (2 * work.CELL["json"] + 1)
                      + 7 * (work.RESULT + work.JSON_RESULT))
     assert work.cost(w, "terminal", full=True) > term
 
@@ -199,9 +199,9 @@ def test_the_estimate_mirrors_the_renderers():
     assert work.SHOWN_ROWS["terminal"] == common.TABLE_HEAD + common.TABLE_TAIL + 1
     assert work.HEAD_ROWS == common.TABLE_HEAD + common.TABLE_TAIL
     assert work.SHOWN_SECTIONS["json"] == rjson.JSON_MOST
-    import inspect
-    defaults = inspect.signature(common.visible_sections).parameters
-    assert (defaults["head"].default, defaults["most"].default) == (work.HEAD_SECTIONS, work.SHOWN_SECTIONS["terminal"])
+    from nnsolve.render.layout import LAYOUT
+    assert (LAYOUT.detail_head, LAYOUT.detail_most) == (work.HEAD_SECTIONS, work.SHOWN_SECTIONS["terminal"])
+    assert work.SHOWN_SECTIONS["markdown"] == LAYOUT.detail_most
 
 
 def test_every_problem_file_is_well_within_the_budget():

@@ -133,7 +133,7 @@ def _rendered(plan, values, fmt: str, precision, output) -> str | None:
     the registry, as `nnsolve run` renders a problem: nothing here knows a format. The
     text to write to OUTPUT; to the screen, the renderer writes it itself (None)."""
     from .printer import working
-    w = working(plan, values, precision)
+    w = working(plan, values, precision, results=fmt not in ("terminal", "markdown"))  # not shown there
     if fmt == "json":
         # problem-format.md fixes the contract's keys (variable, expression, derivative,
         # steps, identity) at the top of the object: they stand there, and the Working's

@@ -140,9 +140,11 @@ def _plain(text: str) -> str:
 
 # -- the working -----------------------------------------------------------------------------------
 
-def working(plan, values=None, precision=None):
+def working(plan, values=None, precision=None, results: bool = True):
     """The Working of a derivation (the plan already run), with the values at a point
-    (``values``, from the command's --at) if given; its results are the contract."""
+    (``values``, from the command's --at) if given; its results are the contract (left
+    empty with ``results`` False, for a format that does not show them: SymPy's printing of
+    the contract costs a good part of a terminal derive)."""
     from ..working import Working
     from .engine import tex
 
@@ -194,7 +196,7 @@ def working(plan, values=None, precision=None):
         res.text("SymPy's own table gave this derivative (no step-by-step rule for it).", "note")
     if values is not None:
         _at_section(w, plan, values)
-    w.results = contract(plan, values)
+    w.results = contract(plan, values) if results else {}
     return w
 
 

@@ -41,7 +41,7 @@ class Layout:
     table_head: int = 20  # a long table shows these many rows first …
     table_tail: int = 5  # … and these many last
     detail_head: int = 3  # a long problem shows its first detailed sections …
-    detail_most: int = 5  # … when it has more than this many
+    detail_most: int = 10  # … when it has more than this many (a short problem is worked in full)
     terminal_width: int = 80  # a terminal whose width is unknown
     page_width: int = 90  # characters of a printed line (A4, 10 pt): Markdown, HTML, LaTeX tables
     chain_width: int = 110  # LaTeX characters of a display row before it breaks (Markdown, LaTeX)
@@ -105,9 +105,11 @@ def component_lhs(lhs: str, j: str) -> str:
     return "{" + lhs + "}_{" + j + "}"
 
 
-def visible_sections(sections: list[Section], full: bool, head: int = 3, most: int = 5):
+def visible_sections(sections: list[Section], full: bool, head: int | None = None, most: int | None = None):
     """Long problems (more than ``most`` per-step detail sections) show the first ``head``
     in full; yields (section, None) or (None, note about what was left out)."""
+    head = LAYOUT.detail_head if head is None else head
+    most = LAYOUT.detail_most if most is None else most
     detail = [s for s in sections if s.detail]
     if full or len(detail) <= most:
         for s in sections:
