@@ -147,7 +147,9 @@ REMARKS = "remarks:\n  - {text: A closing remark.}\n  - A plain remark.\n"
 
 def _asked(kind):
     """The key paths the reader asks for over every problem file and the template of a kind."""
-    texts = [(name, text) for name, _, text in problems_of(kind)]
+    # kinds declared alike share one reader (rnn and bptt): the files of each count for both
+    same = [k for k in KINDS if given.key_paths(given.fields(k)) == given.key_paths(given.fields(kind))]
+    texts = [(name, text) for k in same for name, _, text in problems_of(k)]
     texts.append((f"new-{kind}", given.template(kind)))
     texts.append((f"new-{kind}+remarks", given.template(kind) + REMARKS))
     asked = set()

@@ -1107,8 +1107,8 @@ def read_stack(r, layout: str, n: int, read_one, names) -> list:
 
 
 def stack_forward(sheet, X, stack, forward, cell_name: str, names) -> list:
-    """The forward pass layer by layer; returns (view, X_j, series_j) per layer. The top-level h
-    (and c) are the last layer's."""
+    """The forward pass layer by layer; returns (view, X_j, series_j) per layer. The top-level
+    results ``names`` (h and c as recurrent.md says, and the gates too) are the last layer's."""
     L = len(stack)
     intro = sheet.section("A stack of layers")
     intro.text(f"{L} {cell_name} layers on top of each other: layer 1 reads the inputs x_t, each later layer "

@@ -256,7 +256,7 @@ def solve(p: Problem, sheet) -> None:
         sheet, p.X, p.stack,
         lambda view, X, layer, title: forward(view, p, X, layer.gates, layer.b_hn, layer.init["h"], layer.layout,
                                               title),
-        "GRU", ("h",))
+        "GRU", ("z", "r", "h_tilde", "h"))  # the top-level results are the last layer's
     if backward:
         _gated.stack_backward(
             sheet, p.stack, runs, p.head,

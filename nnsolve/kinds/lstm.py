@@ -395,7 +395,7 @@ def solve(p: Problem, sheet) -> None:
     runs = _gated.stack_forward(
         sheet, p.X, p.stack,
         lambda view, X, layer, title: forward(view, X, layer.gates, layer.init["h"], layer.init["c"], layer.layout, title),
-        "LSTM", ("h", "c"))
+        "LSTM", ("f", "i", "g", "o", "c", "h"))  # the top-level results are the last layer's
     if backward:
         _gated.stack_backward(
             sheet, p.stack, runs, p.head,
