@@ -17,6 +17,10 @@ import numpy as np
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
+_WRITTEN: dict = {}  # (format, wrap_negative, x) -> text: a page writes the same numbers many times
+_WRITTEN_MOST = 1 << 16
+
+
 @dataclass(frozen=True)
 class NumberFormat:
     precision: int = 4
@@ -29,6 +33,19 @@ class NumberFormat:
 
     def scalar(self, x, *, wrap_negative: bool = False) -> str:
         """One number. wrap_negative: inside a formula, a negative number gets parentheses."""
+        if type(x) is float or type(x) is np.float64:  # the common case: written once, then looked up
+            key = (self.precision, self.style, self.fixed, wrap_negative, float(x))
+            text = _WRITTEN.get(key)
+            if text is None:
+                text = self._scalar(x, wrap_negative=wrap_negative)
+                if len(_WRITTEN) >= _WRITTEN_MOST:
+                    _WRITTEN.clear()
+                if math.isfinite(x):
+                    _WRITTEN[key] = text
+            return text
+        return self._scalar(x, wrap_negative=wrap_negative)
+
+    def _scalar(self, x, *, wrap_negative: bool = False) -> str:
         if isinstance(x, (bool, np.bool_)):
             return "true" if x else "false"
         if isinstance(x, str):

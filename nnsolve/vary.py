@@ -854,20 +854,21 @@ def make_screen(orig: Original, moving, tries: int = 4):
 
 
 def _screened_out(job, ks):
-    """(rule, detail) when the draw, solved from the screen's problem, breaks a rule."""
+    """(rule, detail) when the draw, solved from the screen's problem, breaks a rule; else
+    (None, the working it solved or None)."""
     screen = job.get("screen")
     if screen is None:
-        return None
+        return None, None
     problem, slots = screen
     _put(slots, ks)
     try:
         with watching(job["orig"].call_ties):
-            problem.solve(job["precision"], remarks=False)
+            working = problem.solve(job["precision"])
     except Unfair as u:
         return u.rule, u.detail
     except Exception:  # noqa: BLE001 - left to the full judgement
-        return None
-    return None
+        return None, None
+    return None, working
 
 
 def _evaluate(ks):
@@ -876,9 +877,9 @@ def _evaluate(ks):
     from .core import Problem
     from .loader import Located
     job = _JOB
-    out = _screened_out(job, ks)
-    if out is not None:
-        return out
+    rule, screened = _screened_out(job, ks)
+    if rule is not None:
+        return rule, screened
     data = job.get("scratch")
     if data is None:  # one copy of the data per process, its numbers set for each candidate
         data = job["scratch"] = _copy(job["orig"].base)
@@ -887,7 +888,8 @@ def _evaluate(ks):
     for (node, key, d, was_int), k in zip(job["slots"], ks):
         # k / 10**d is the double nearest the numeral, as float(number_text(k, d)) is
         node[key] = int(k) if d == 0 and was_int else k / 10 ** d
-    result = _judge(Problem, Located, job["orig"], data, job["precision"])
+    result = _judge(Problem, Located, job["orig"], data, job["precision"],
+                    screened=(job["screen"][0], screened) if screened is not None else None)
     if isinstance(result[0], str):
         return result
     working, asked = result
@@ -924,6 +926,7 @@ def draw_variants(orig: Original, count: int, seed: int, *, precision: int | Non
         raise InputError(f"expected a count 1 … {MAX_COUNT}, got {count}", file="nnsolve vary")
     rng = random.Random(seed)
     moving = [lf for lf in orig.leaves if lf.varies]
+    rint, bounds = rng.randint, [(lf.draw[0], lf.draw[1]) for lf in moving]
     width = max(2, len(str(count)))
     seen = {orig.key: "duplicate"}  # draw -> the rule it broke (a duplicate once accepted)
     rejected: Counter = Counter()
@@ -945,12 +948,18 @@ def draw_variants(orig: Original, count: int, seed: int, *, precision: int | Non
             # candidates, and so the result, does not depend on the size of a round
             kept = (len(variants) + 1) / (len(variants) + 1 + sum(rejected.values()) + sum(failures.values()))
             size = min(max(CHUNK * n_workers, round((count - len(variants)) / kept * 1.1)), 64 * CHUNK * n_workers)
-            batch = [tuple(rng.randint(lf.draw[0], lf.draw[1]) for lf in moving) for _ in range(size)]
+            batch = [tuple([rint(a, b) for a, b in bounds]) for _ in range(size)]  # rng's one stream
             todo = list(dict.fromkeys(ks for ks in batch if ks not in seen))
-            verdicts = dict(zip(todo, pool.map(_evaluate, todo, chunksize=CHUNK) if pool
-                                else map(_evaluate, todo)))
+            # verdicts in the order of todo, taken as they come (imap): the variants kept
+            # are written while the workers go on judging the next candidates
+            stream = zip(todo, pool.imap(_evaluate, todo, chunksize=CHUNK) if pool else map(_evaluate, todo))
+            verdicts: dict = {}
             for ks in batch:
                 broke = seen.get(ks)
+                if broke is None:
+                    while ks not in verdicts:  # todo is the batch's new candidates in order
+                        got, verdict_ = next(stream)
+                        verdicts[got] = verdict_
                 verdict = None if broke is not None else verdicts[ks]
                 if verdict is not None and verdict[0] != "ok":
                     broke, detail = verdict
@@ -984,12 +993,17 @@ def draw_variants(orig: Original, count: int, seed: int, *, precision: int | Non
     return variants, rejected
 
 
-def _judge(Problem, Located, orig, data, precision):
+def _judge(Problem, Located, orig, data, precision, screened=None):
     """(the solved working, the asked values) of a fair variant, or (rule, detail) of the
-    rule it breaks."""
+    rule it breaks. ``screened``: (the screen's problem, the working solved from it): taken
+    when the variant, read, is that very problem (else solved again)."""
     try:
-        with watching(orig.call_ties):
-            working = Problem(Located(data, orig.loc.file, orig.loc.marks)).solve(precision)
+        read = Problem(Located(data, orig.loc.file, orig.loc.marks))
+        if screened is not None and _same(read.problem, screened[0].problem):
+            working = screened[1]
+        else:
+            with watching(orig.call_ties):
+                working = read.solve(precision)
     except Unfair as u:
         return u.rule, u.detail
     except InputError as err:

@@ -65,6 +65,12 @@ def _write(target: str, text: str) -> None:
                 pass
 
 
+def _create(path: str, data: bytes) -> None:
+    """A new file in the staging directory (private and new: no temporary file needed)."""
+    with open(path, "xb") as fh:
+        fh.write(data)
+
+
 def _check_targets(targets, problem: str, force: bool) -> None:
     real_problem = os.path.realpath(problem)
     for t in targets:
@@ -149,14 +155,24 @@ def vary(problem, count, seed, out_dir, moodle, tolerance, precision, fmt, full,
         """Each kept variant's problem file and key, written as it is drawn (into a staging
         directory: nothing lands in DIR unless every variant could be drawn)."""
         key = (V.key_json if fmt == "json" else V.key_markdown)(orig, v, seed, text, prec)
-        _write(os.path.join(staging, v.name + ".yaml"), V.variant_yaml(orig, v, seed))
-        _write(os.path.join(staging, f"{v.name}.key.{fmt}"), key)
+        # straight into the staging directory (a private new directory, moved into DIR
+        # only when every variant is drawn: no file needs a temporary of its own)
+        for name, body in ((v.name + ".yaml", V.variant_yaml(orig, v, seed)), (f"{v.name}.key.{fmt}", key)):
+            writes.append(writer.submit(_create, os.path.join(staging, name), body.encode("utf-8")))
 
+    from concurrent.futures import ThreadPoolExecutor
+    writer = ThreadPoolExecutor(max_workers=1)  # creating files waits on the disk: beside the drawing
+    writes: list = []
     try:
-        with _Progress(count) as bar:
-            variants, rejected = V.draw_variants(
-                orig, count, seed, precision=prec, render=render if staging else None,
-                on_accept=accept if staging else None, progress=bar.at)
+        try:
+            with _Progress(count) as bar:
+                variants, rejected = V.draw_variants(
+                    orig, count, seed, precision=prec, render=render if staging else None,
+                    on_accept=accept if staging else None, progress=bar.at)
+        finally:
+            writer.shutdown(wait=True)
+        for done in writes:
+            done.result()  # an error writing a file is raised here
         if staging is not None:
             _write(os.path.join(staging, "index.md"), V.index_markdown(orig, variants, seed, prec, fmt))
             for name in sorted(os.listdir(staging)):

@@ -108,10 +108,15 @@ def test_the_screen_keeps_exactly_the_variants_a_full_judgement_keeps(name):
     orig = V.prepare(problem(name))
     moving = [lf for lf in orig.leaves if lf.varies]
     assert V.make_screen(orig, moving) is not None  # the shortcut is taken for these kinds
-    full, rej_full = V.draw_variants(orig, 25, 11, workers=1, screen=False)
-    fast, rej_fast = V.draw_variants(orig, 25, 11, workers=1, screen=True)
+    keys: dict = {False: [], True: []}
+    full, rej_full = V.draw_variants(orig, 25, 11, workers=1, screen=False, render=lambda w: w.to_markdown(),
+                                     on_accept=lambda v, text: keys[False].append(text))
+    fast, rej_fast = V.draw_variants(orig, 25, 11, workers=1, screen=True, render=lambda w: w.to_markdown(),
+                                     on_accept=lambda v, text: keys[True].append(text))
     assert [v.texts for v in full] == [v.texts for v in fast]
     assert [v.asked for v in full] == [v.asked for v in fast]
+    assert [(v.statement, v.symbols) for v in full] == [(v.statement, v.symbols) for v in fast]
+    assert keys[False] == keys[True]  # the keys' working, byte for byte
     assert rej_full == rej_fast
 
 

@@ -21,6 +21,7 @@ measured) is the renderer's: see :class:`Metrics`.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
@@ -582,6 +583,7 @@ def with_params(**changes) -> Layout:
 _BMATRIX = re.compile(r"\\begin\{[bp]?matrix\}(.*?)\\end\{[bp]?matrix\}", re.S)
 
 
+@functools.lru_cache(maxsize=16384)
 def text_width(text: str) -> int:
     """Columns TEXT takes on a terminal (combining marks take none, wide characters two)."""
     import unicodedata
@@ -593,8 +595,13 @@ def text_width(text: str) -> int:
     return n
 
 
-def measure_tex(tex: str) -> int:
+def measure_tex(tex) -> int:
     """About how many characters a formula takes once typeset: a matrix by its widest row."""
+    return _measure_tex(str(tex))
+
+
+@functools.lru_cache(maxsize=16384)  # a page measures the same formulas and numbers many times
+def _measure_tex(tex: str) -> int:
     from ..notation import to_unicode
 
     def widest(m):

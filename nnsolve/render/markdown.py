@@ -11,6 +11,7 @@ the cell).
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from ..errors import visible
@@ -50,6 +51,7 @@ _PORTABLE = {"\\\\": r"\cr", "\\,": r"\thinspace", "\\:": r"\medspace", "\\>": r
              "\\|": r"\Vert"}
 
 
+@functools.lru_cache(maxsize=16384)  # pure: a page writes the same formulas and numbers often
 def portable(tex: str, in_table: bool = False) -> str:
     r"""LaTeX that reads the same in every Markdown reader: the commands of _PORTABLE
     spelled out (\\ becomes \cr, except \\[4pt]); in a table cell, where even inside $…$
