@@ -20,6 +20,7 @@ Kinds need no code of their own for any of this.
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 import numpy as np
@@ -112,7 +113,8 @@ class Sheet:
         ``finite`` is False (a norm whose logarithm is the result) or given values replace
         computed ones (marking: a student's value may be wild; the working shows it)."""
         v = np.asarray(value, dtype=float) + 0.0  # + 0.0: no negative zeros in the results
-        if finite and not self.given and not np.isfinite(v).all():
+        # finite: the sum is (one reduction; a sum beyond float64 of finite numbers is looked at closely)
+        if finite and not self.given and not math.isfinite(v.sum()) and not np.isfinite(v).all():
             raise NotFinite(path_text(path) if path is not None else name, v)
         if scalar:
             v = v.reshape(())

@@ -89,12 +89,29 @@ def working_dict(w: Working, full: bool = True) -> dict:
 _HIDDEN = re.compile("[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 
 
+try:  # the same JSON ten times faster for long sequences (floats written in C); optional
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - the standard library writes the same values
+    _orjson = None
+
+
+def _dumps(data) -> str:
+    """Full float64 values (each number reads back as the same double), UTF-8 text as is;
+    NaN and infinity as null (JSON has neither)."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(data, option=_orjson.OPT_SERIALIZE_NUMPY).decode("utf-8")  # NaN, ±inf: null
+        except TypeError:  # a value orjson does not take (a key that is not a string, …)
+            pass
+    try:
+        return json.dumps(data, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # a NaN or infinity somewhere (an overflowing problem): write null
+        return json.dumps(_clean(data), ensure_ascii=False)
+
+
 def render(w: Working, full: bool = False) -> str:
     data = working_dict(w, full)
-    try:
-        text = json.dumps(data, ensure_ascii=False, allow_nan=False)
-    except ValueError:  # a NaN or infinity somewhere (an overflowing problem): write null
-        text = json.dumps(_clean(data), ensure_ascii=False)
+    text = _dumps(data)
     return _HIDDEN.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
