@@ -114,7 +114,7 @@ class Sheet:
         computed ones (marking: a student's value may be wild; the working shows it)."""
         v = np.asarray(value, dtype=float) + 0.0  # + 0.0: no negative zeros in the results
         # finite: the sum is (one reduction; a sum beyond float64 of finite numbers is looked at closely)
-        if finite and not self.given and not math.isfinite(v.sum()) and not np.isfinite(v).all():
+        if finite and not self.given and not math.isfinite(np.add.reduce(v, axis=None)) and not np.isfinite(v).all():
             raise NotFinite(path_text(path) if path is not None else name, v)
         if scalar:
             v = v.reshape(())

@@ -37,7 +37,7 @@ def _cell(c):
 JSON_MOST = 50  # more per-step sections or table rows than this are summarised unless full
 
 
-def working_dict(w: Working, full: bool = True) -> dict:
+def working_dict(w: Working, full: bool = True, convert: bool = True) -> dict:
     """The JSON object. Without ``full``, a long problem (more than JSON_MOST time steps
     or epochs) keeps the first few steps in full and the tables that summarise the rest."""
     printer = FormulaPrinter(fmt_for("unicode", w.precision))
@@ -81,7 +81,8 @@ def working_dict(w: Working, full: bool = True) -> dict:
                 continue
             blocks.append(d)
         sections.append({"title": s.title, "blocks": blocks})
-    return {"kind": w.kind, "title": w.title, "results": to_json(w.results), "sections": sections}
+    return {"kind": w.kind, "title": w.title, "results": to_json(w.results) if convert else w.results,
+            "sections": sections}
 
 
 # Characters a terminal may act on, or that hide or reorder text (C1 controls, zero-width
@@ -95,14 +96,18 @@ except ImportError:  # pragma: no cover - the standard library writes the same v
     _orjson = None
 
 
+_ORJSON_OPTIONS = (_orjson.OPT_SERIALIZE_NUMPY | _orjson.OPT_NON_STR_KEYS) if _orjson is not None else 0
+
+
 def _dumps(data) -> str:
     """Full float64 values (each number reads back as the same double), UTF-8 text as is;
     NaN and infinity as null (JSON has neither)."""
     if _orjson is not None:
         try:
-            return _orjson.dumps(data, option=_orjson.OPT_SERIALIZE_NUMPY).decode("utf-8")  # NaN, ±inf: null
-        except TypeError:  # a value orjson does not take (a key that is not a string, …)
+            return _orjson.dumps(data, option=_ORJSON_OPTIONS).decode("utf-8")  # NaN, ±inf: null
+        except TypeError:  # a value orjson does not take
             pass
+    data = to_json(data)
     try:
         return json.dumps(data, ensure_ascii=False, allow_nan=False)
     except ValueError:  # a NaN or infinity somewhere (an overflowing problem): write null
@@ -110,8 +115,19 @@ def _dumps(data) -> str:
 
 
 def render(w: Working, full: bool = False) -> str:
-    data = working_dict(w, full)
-    text = _dumps(data)
+    # orjson takes numpy values itself: the results need no conversion first
+    data = working_dict(w, full, convert=_orjson is None)
+    results = data.pop("results")
+    head, rest = _dumps({"kind": data["kind"], "title": data["title"]}), _dumps({"sections": data["sections"]})
+    numbers = _dumps(results)  # long sequences: megabytes, mostly numbers
+    # the same object as one dumps of {kind, title, results, sections}; hidden characters
+    # escaped, looked for in the results only when they hold any text beyond ASCII or a DEL
+    if not numbers.isascii() or "\x7f" in numbers:
+        numbers = _escape_hidden(numbers)
+    return _escape_hidden(head[:-1]) + ',"results":' + numbers + "," + _escape_hidden(rest[1:])
+
+
+def _escape_hidden(text: str) -> str:
     return _HIDDEN.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
