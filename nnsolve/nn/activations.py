@@ -53,6 +53,8 @@ class Activation:
 
 def _times(a, b):
     """a ⊙ b, written as a plain product when the operands are numbers."""
+    if not (ops.is_expr(a) or ops.is_expr(b)):  # numbers: the product (what ops.times computes)
+        return np.multiply(a, b)
     return ops.times(a, b, int(np.size(ops.value(b))))
 
 
