@@ -798,12 +798,10 @@ def _same(a, b, depth: int = 0) -> bool:
 
 
 def _read(orig, moving, ks):
+    """The candidate draw KS read as its problem file would be."""
     from .core import Problem
     from .loader import Located
-    data = _copy(orig.base)
-    for lf, k in zip(moving, ks):
-        _set(data, lf.path, number_value(k, lf.draw[2], isinstance(lf.value, int)))
-    return Problem(Located(data, orig.loc.file, orig.loc.marks))
+    return Problem(Located(_build(orig, moving, ks)[0], orig.loc.file, orig.loc.marks))
 
 
 def _put(slots, ks) -> None:

@@ -22,7 +22,7 @@ from ..notation import to_unicode
 from ..numfmt import NumberFormat
 from ..working import Working
 from .layout import (LAYOUT, Cell, Chain, Document, Formula, Metrics, Para, Row, TableD, layout,
-                     measure_tex, split_equals)
+                     Rules, measure_tex, split_equals, with_rules)
 
 OPEN_DETAILS_MOST = 3  # with more per-step sections than this, each folds into <details>
 ANSWERS_SHORT = 4  # a result with more numbers goes into "All results" (folded)
@@ -338,15 +338,10 @@ def render(working: Working, full: bool = False) -> str:
         body.append(answers)
     for g in doc.groups:
         parts: list[str] = []
-        rules: list[str] = []
-        for b in g.items:
-            if isinstance(b, Formula) and b.label:
-                rules.append(_formula(b))
-                continue
-            if rules:
-                parts.append('<ul class="rules">' + "".join(rules) + "</ul>")
-                rules = []
-            if isinstance(b, Chain):
+        for b in with_rules(g.items):
+            if isinstance(b, Rules):
+                parts.append('<ul class="rules">' + "".join(_formula(f) for f in b) + "</ul>")
+            elif isinstance(b, Chain):
                 parts.append(_chain(b))
             elif isinstance(b, TableD):
                 parts.append(_table(b))
@@ -354,8 +349,6 @@ def render(working: Working, full: bool = False) -> str:
                 parts.append(_para(b))
             elif isinstance(b, Formula):
                 parts.append(_formula(b))
-        if rules:
-            parts.append('<ul class="rules">' + "".join(rules) + "</ul>")
         if not g.title:
             body.extend(parts)
             continue

@@ -24,7 +24,7 @@ from ..notation import GREEK
 from ..numfmt import NumberFormat
 from ..working import Working
 from .layout import (LAYOUT, Cell, Chain, Document, Formula, Metrics, Para, Row, TableD, layout,
-                     measure_tex)
+                     Rules, measure_tex, with_rules)
 
 CHAIN_WIDTH = 80  # characters of a typeset display line on A4 at 11 pt before a chain breaks
 ANSWERS_SHORT = 4  # results with more numbers are not repeated in the answers
@@ -312,15 +312,10 @@ def body(working: Working, full: bool = False) -> str:
         if g.title:
             cmd = "subsection" if g.level <= 2 else "subsubsection"
             out.append("\\" + cmd + "*{" + inline(" ".join(g.title.split())) + "}")
-        rules: list[str] = []
-        for b in g.items:
-            if isinstance(b, Formula) and b.label:
-                rules.append(_formula(b))
-                continue
-            if rules:
-                out.append("\\begin{itemize}\n" + "\n".join(rules) + "\n\\end{itemize}")
-                rules = []
-            if isinstance(b, Chain):
+        for b in with_rules(g.items):
+            if isinstance(b, Rules):
+                out.append("\\begin{itemize}\n" + "\n".join(_formula(f) for f in b) + "\n\\end{itemize}")
+            elif isinstance(b, Chain):
                 out.append(_chain(b))
             elif isinstance(b, TableD):
                 out.append(_table(b))
@@ -328,8 +323,6 @@ def body(working: Working, full: bool = False) -> str:
                 out.append(_para(b))
             elif isinstance(b, Formula):
                 out.append(_formula(b))
-        if rules:
-            out.append("\\begin{itemize}\n" + "\n".join(rules) + "\n\\end{itemize}")
     return "\n\n".join(out) + "\n"
 
 

@@ -147,10 +147,10 @@ _OPEN = re.compile(r"\\left[(\[.|]|\\begin\{[a-z]+\}|[({\[]")
 _CLOSE = re.compile(r"\\right[)\].|]|\\end\{[a-z]+\}|[)}\]]")
 
 
-def top_level_breaks(tex: str) -> list[int]:
-    """Positions in TEX just before a top-level ' + ' or ' - ' (a binary plus or minus
-    outside every bracket, brace and environment): where a long form may break."""
-    out, depth, i = [], 0, 0
+def _top_level(tex: str):
+    """Each index of TEX outside every bracket, brace and environment, and not inside a
+    command's name."""
+    depth, i = 0, 0
     while i < len(tex):
         m = _OPEN.match(tex, i)
         if m:
@@ -163,13 +163,36 @@ def top_level_breaks(tex: str) -> list[int]:
             i = m.end()
             continue
         if tex[i] == "\\":  # any other command: skip its name
-            m = re.match(r"\\(?:[A-Za-z]+|.)", tex[i:])
-            i += len(m.group(0))
+            i += len(re.match(r"\\(?:[A-Za-z]+|.)", tex[i:]).group(0))
             continue
-        if depth == 0 and i > 0 and tex.startswith((" + ", " - ", " − "), i):
-            out.append(i + 1)
+        if depth == 0:
+            yield i
         i += 1
-    return out
+
+
+def top_level_breaks(tex: str) -> list[int]:
+    """Positions in TEX just before a top-level ' + ' or ' - ' (a binary plus or minus
+    outside every bracket, brace and environment): where a long form may break."""
+    return [i + 1 for i in _top_level(tex) if i > 0 and tex.startswith((" + ", " - ", " − "), i)]
+
+
+class Rules(list):
+    """Consecutive labelled formulas of a section (its rules): one list in every format."""
+
+
+def with_rules(items):
+    """ITEMS with each run of labelled formulas gathered into one Rules."""
+    run = Rules()
+    for b in items:
+        if isinstance(b, Formula) and b.label:
+            run.append(b)
+            continue
+        if run:
+            yield run
+            run = Rules()
+        yield b
+    if run:
+        yield run
 
 
 def _fold(tex: str, width: int, measure: Callable[[str], int]) -> list[str]:
@@ -188,28 +211,11 @@ def _fold(tex: str, width: int, measure: Callable[[str], int]) -> list[str]:
 
 def split_equals(tex: str) -> list[str]:
     """TEX cut at each top-level ' = ' (outside brackets, braces and environments)."""
-    out, depth, i, start = [], 0, 0, 0
-    while i < len(tex):
-        m = _OPEN.match(tex, i)
-        if m:
-            depth += 1
-            i = m.end()
-            continue
-        m = _CLOSE.match(tex, i)
-        if m:
-            depth = max(0, depth - 1)
-            i = m.end()
-            continue
-        if tex[i] == "\\":
-            m = re.match(r"\\(?:[A-Za-z]+|.)", tex[i:])
-            i += len(m.group(0))
-            continue
-        if depth == 0 and tex.startswith(" = ", i):
+    out, start = [], 0
+    for i in _top_level(tex):
+        if i >= start and tex.startswith(" = ", i):
             out.append(tex[start:i])
             start = i + 3
-            i += 3
-            continue
-        i += 1
     out.append(tex[start:])
     return [p.strip() for p in out]
 

@@ -17,7 +17,7 @@ import re
 from ..errors import visible
 from ..working import Working
 from .layout import (LAYOUT, Cell, Chain, Document, Formula, Metrics, Para, Row, TableD, layout,
-                     measure_tex)
+                     Rules, measure_tex, with_rules)
 
 # A chain longer than this (LaTeX characters) is written one form per line.
 LONG_CHAIN = LAYOUT.chain_width
@@ -233,15 +233,10 @@ def render(working: Working, full: bool = False) -> str:
     for g in doc.groups:
         if g.title:
             blocks.append("#" * max(2, min(6, g.level)) + " " + inline(" ".join(g.title.split())))
-        pending_rules: list[str] = []  # consecutive labelled formulas make one list
-        for b in g.items:
-            if isinstance(b, Formula) and b.label:
-                pending_rules.append(_math(b))
-                continue
-            if pending_rules:
-                blocks.append("\n".join(pending_rules))
-                pending_rules = []
-            if isinstance(b, Chain):
+        for b in with_rules(g.items):  # consecutive labelled formulas make one list
+            if isinstance(b, Rules):
+                blocks.append("\n".join(_math(f) for f in b))
+            elif isinstance(b, Chain):
                 blocks.extend(_chain(b))
             elif isinstance(b, TableD):
                 blocks.extend(_table(b))
@@ -254,8 +249,6 @@ def render(working: Working, full: bool = False) -> str:
                     blocks.append(text)
             elif isinstance(b, Formula):
                 blocks.append(_math(b))
-        if pending_rules:
-            blocks.append("\n".join(pending_rules))
     return "\n\n".join(blocks) + "\n"
 
 
