@@ -103,7 +103,10 @@ class Sheet:
         """A section stating formulas without numbers: ``write(page)`` runs the same formulas
         the steps run, with quantities named symbolically (x_t, h_{t−1}), on a rules page,
         which writes them as display formulas, when a renderer first reads the section."""
-        self.working.section(title, builder=lambda section: write(RulePage(self, section)))
+        def build(section):
+            with np.errstate(all="ignore"):  # the rules' values are the first step's (an overflow is reported there)
+                write(RulePage(self, section))
+        self.working.section(title, builder=build)
 
     # -- the one place ------------------------------------------------------------------
     def settle(self, path: Path | None, value, scalar: bool = False, *, name: str | None = None,

@@ -515,3 +515,33 @@ def test_shown_backward_steps_equal_results_bit_for_bit():
                         assert np.array_equal(np.asarray(b.value), want), (name, rounding, b.id)
                         checked += 1
             assert checked > 20, (name, checked)
+
+
+# -- defects found by random problems ---------------------------------------------------------
+
+def test_upstream_c_alone_over_a_long_sequence():
+    """upstream: {c: …} alone: nothing arrives at h_t from above (zeros), for any T (this used
+    to fail at t = T − 1 with nothing to sum)."""
+    T, m = 10, 2
+    d = {"kind": "lstm", "inputs": [[0.1 * t - 0.4] for t in range(T)],
+         "weights": {"W_f": [[0.3], [-0.2]], "W_i": [[0.5], [0.1]], "W_c": [[-0.4], [0.6]], "W_o": [[0.2], [0.3]],
+                     "U_f": [[0.1, 0.2], [0, 0.3]], "U_i": [[0.2, -0.1], [0.1, 0.2]],
+                     "U_c": [[0.3, 0.1], [-0.2, 0.3]], "U_o": [[0.1, 0.2], [0.2, 0.1]]},
+         "upstream": {"c": [0.5, -0.25]}}
+    res = solve_text(yaml.safe_dump(d)).results
+    assert len(res["dL_dh"]) == T
+    assert res["dL_dh"][-1] == [0.0, 0.0]  # at t = T only upstream.h (zero) reaches h_T
+    both = dict(d, upstream={"c": [0.5, -0.25], "h": [[0.0, 0.0]] * T})
+    assert solve_text(yaml.safe_dump(both)).results == res
+
+
+def test_a_scalar_loss_per_step_on_the_silent_page():
+    """One hidden unit, a target at every step, mse: each step's L_t is a number on the silent
+    steps too (it was a vector of one, and summing the losses failed from t = 4 on)."""
+    d = {"kind": "lstm", "inputs": [[0.5], [-1], [0.25], [1], [0.75]],
+         "weights": {"kernel": [[0.1, 0.2, 0.3, 0.4]], "recurrent_kernel": [[0.1, 0.1, 0.1, 0.1]],
+                     "bias": [0, 1, 0, 0]},
+         "layout": "keras", "output": "every", "target": [0.1, 0.2, 0.3, 0.4, 0.5], "loss": "mse"}
+    res = solve_text(yaml.safe_dump(d)).results
+    h = np.array(res["h"]).reshape(-1)
+    assert res["loss"] == pytest.approx(float(np.sum((h - [0.1, 0.2, 0.3, 0.4, 0.5]) ** 2)), rel=1e-12)

@@ -133,7 +133,7 @@ def read_head(r, T: int, m: int, lstm: bool) -> Head:
         up.finish()
         if up_h is None and up_c is None:
             raise r.error(("upstream",), "expected h: [[…], …] (T × m)" + (" and/or c: […] (length m)" if lstm else ""))
-        return Head(up_h=up_h if up_h is not None else (np.zeros((T, m)) if up_c is None else None),
+        return Head(up_h=up_h if up_h is not None else np.zeros((T, m)),  # only c given: nothing from above at h
                     up_c=up_c, eta=r.field("learning_rate"))
     if not has["target"]:
         for k in ("loss", "output_layer", "output", "learning_rate"):
@@ -267,7 +267,7 @@ def _step(page, path, tex, formula, label="", **kw):
     """page.step; on the silent page, for a quantity with no result path and nothing to round or
     replace, just its value (what settling would give, without the bookkeeping)."""
     if path is None and not page.shown and page.keep and page.sheet.rounding is None and not page.sheet.given:
-        return ops.value(formula)
+        return ops.value(formula).reshape(()) if kw.get("scalar") else ops.value(formula)
     return page.step(path, tex, formula, label, **kw)
 
 
