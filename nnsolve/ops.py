@@ -86,6 +86,12 @@ def slip(swap: dict | None = None, prime_of_v: bool = False):
         _PRIME_OF_V[0] = saved[1]
 
 
+def plain() -> bool:
+    """True when numbers are computed as written: no hand rounding, no slip swapped in. A
+    kind's loop over many silent steps may then run its formulas on numbers directly."""
+    return _ROUNDING[0] is None and not _SWAP and not _PRIME_OF_V[0]
+
+
 def round_value(x):
     """x under the hand rounding in force (unchanged without one)."""
     n = _ROUNDING[0]

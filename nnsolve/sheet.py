@@ -87,6 +87,15 @@ class Sheet:
         self.silent = Page(self, None)  # computes and remembers
         self.scratch = Page(self, None, keep=False)  # computes only (a what-if: the updated network)
 
+    @property
+    def quick(self) -> bool:
+        """True when a silent step would only compute and remember its value: no hand
+        rounding, no given values, no wanted set, no slip in force. A kind may then run a
+        long loop of silent steps on numbers directly (the same operations in the same
+        order, remembering the same paths in the same order) and call :meth:`remember`."""
+        return self.rounding is None and not self.given and self.wanted is None and not self.final \
+            and ops.plain()
+
     # -- pages --------------------------------------------------------------------------
     def section(self, title: str, level: int = 2, detail: bool = False, builder=None) -> "Page":
         """A section of the working. With a ``builder`` (a function of the page), its steps are
@@ -159,6 +168,21 @@ class Sheet:
             if not self.wanted:
                 raise Enough()
 
+    def remember_steps(self, page: "Page", names, ts, series: dict) -> None:
+        """What a loop of silent steps remembers, at once: at each step t of ``ts``, in order,
+        (name, t) = series[name][t − 1] for each of ``names`` in order (under the page's paths).
+        For a kind's loop on numbers when the sheet is :attr:`quick`."""
+        if self.final:
+            return
+        heads = [page.path((name, 1))[:-1] for name in names]
+        for head, name in zip(heads, names):
+            node = self.memory
+            for part in head:
+                node = node.setdefault(part, {})
+            rows = series[name]
+            node.update((t, rows[t - 1]) for t in ts)
+        self.order.extend([head + (t,) for t in ts for head in heads])
+
     def result(self, path: Path, value, *, exact: bool = False, scalar: bool = False, finite: bool = True):
         """A result no formula computes (a copy of an earlier value, a count, a flag): numbers
         are settled like a step's value, unless ``exact`` (counts, flags, labels).
@@ -180,8 +204,12 @@ def _plain(node):
             return node.tolist()  # plain numbers and nested lists, as the JSON contract has them
         return node
     if node and all(isinstance(k, int) for k in node):
-        keys = sorted(node)
-        return [_plain(node[k]) for k in keys]
+        items = [node[k] for k in sorted(node)]
+        first = items[0]
+        if len(items) > 8 and isinstance(first, np.ndarray) and \
+                all(type(a) is np.ndarray and a.shape == first.shape and a.dtype == first.dtype for a in items):
+            return np.array(items).tolist()  # a long series (h[1] … h[T]): one conversion, the same lists
+        return [_plain(a) for a in items]
     return {k: _plain(v) for k, v in node.items()}
 
 
@@ -210,6 +238,10 @@ class Page:
         self.section = section
         self.shown = section is not None
         self.keep = keep  # settle its quantities under their paths (not for a what-if)
+
+    def path(self, path: Path | None) -> Path | None:
+        """Where this page's results sit (a layer's page puts them under layers[j])."""
+        return path
 
     def sym(self, tex: str, value):
         """A named quantity for the formulas: a Sym on a shown page, the array on a silent one."""

@@ -200,3 +200,19 @@ def test_problem_file_lstm_seed_rounded():
     assert [row[0] for row in got["i"]] == [0.961, 0.981]
     assert [row[0] for row in got["c"]] == [0.786, 1.518]
     assert [row[0] for row in got["h"]] == [0.537, 0.772]
+
+
+def test_results_of_a_long_series_are_the_same_plain_lists():
+    """A series of more than 8 same-shape arrays is turned into lists at once; anything else
+    (mixed shapes or types, few items) item by item: the same plain data either way."""
+    from nnsolve.sheet import _plain
+    rows = {t: np.array([t * 0.1, -t / 3.0]) for t in range(1, 13)}
+    assert _plain(rows) == [[t * 0.1, -t / 3.0] for t in range(1, 13)]
+    assert all(type(v) is float for row in _plain(rows) for v in row)
+    mixed = dict(rows)
+    mixed[5] = np.array([1, 2])  # integers stay integers
+    assert _plain(mixed)[4] == [1, 2] and type(_plain(mixed)[4][0]) is int
+    scalars = {t: np.asarray(float(t)) for t in range(1, 11)}
+    assert _plain(scalars) == [float(t) for t in range(1, 11)]
+    ragged = {1: np.zeros(2), **{t: np.zeros(3) for t in range(2, 11)}}
+    assert [len(r) for r in _plain(ragged)] == [2] + [3] * 9

@@ -34,6 +34,7 @@ SHOWN_OUT = 3      # output steps written out (the first ones, and the last); th
 SUM_TERMS = 6      # a total over up to this many steps is written out term by term
 OUTER_SHOWN = 16   # per-step parts (outer products) up to this many entries are steps of their own
 SMALL = 4          # vectors up to this long are shown in full in the tables, longer ones by their norm
+QUICK_FROM = 8     # an LSTM of more steps runs its silent steps as loops on numbers (on a quick sheet)
 SIG = nn.activation("sigmoid")
 TANH = nn.activation("tanh")
 
@@ -616,7 +617,22 @@ def backward(sheet, cell: Cell, head: Head, X: np.ndarray, H: np.ndarray, series
             cell.back(page, t, head, cell.nums, q, wide)
         return build
 
-    for t in range(T, 0, -1):
+    quick = None
+    if lstm and T > QUICK_FROM and sheet.silent.sheet.quick:  # (then not few: the parts are not written out)
+        quick = lstm_back_on_numbers(sheet.silent, head, cell.nums, X, H, C, series, outs, head.up_h, head.up_c)
+    if quick is not None:  # the same numbers as the silent steps', remembered in the same order
+        dLdh, dLdc, deltas, dx, carries, stacked, ends = quick
+        for t in range(T, 0, -1):
+            sheet.section(f"Backward pass, time step t = {t}", level=3, detail=t <= T - SHOWN_BACK,
+                          builder=builder(t, stepin(t, *carries[t])))
+        page = sheet.silent
+        page.sheet.remember_steps(page, ("dL_dh", "dL_dc", "delta_g", "delta_i", "delta_f", "delta_o", "grad_x"),
+                                  range(T, 0, -1), {"dL_dh": dLdh, "dL_dc": dLdc, "delta_g": deltas["c"],
+                                                    "delta_i": deltas["i"], "delta_f": deltas["f"],
+                                                    "delta_o": deltas["o"], "grad_x": dx})
+        page.sheet.remember(page.path(("grad_h0",)), ends[0])
+        page.sheet.remember(page.path(("grad_c0",)), ends[1])
+    for t in range(T, 0, -1) if quick is None else ():
         q = stepin(t, carry_h, carry_c)
         sheet.section(f"Backward pass, time step t = {t}", level=3, detail=t <= T - SHOWN_BACK,
                       builder=builder(t, q))
@@ -632,12 +648,80 @@ def backward(sheet, cell: Cell, head: Head, X: np.ndarray, H: np.ndarray, series
         carry_h = r["carry_h"]
 
     _step_table(sheet, cell, dLdh, dLdc, deltas, m)
-    grads = _totals(sheet, cell, parts if few else None, factors, head, T)
+    grads = _totals(sheet, cell, parts if few else None, factors, head, T, stacked=quick[5] if quick else None)
     if lstm:
         _forget_path(sheet, series["f"], T, m)
     if head.eta is not None:
         _update(sheet, cell, head, grads)
     return dx
+
+
+def lstm_back_on_numbers(page, head: Head, nums, X, H, C, series: dict, outs: dict, up_h, up_c):
+    """What ``lstm_back`` on the silent page (parts="factors") computes at every step, on numbers
+    directly: the same operations in the same order (sums folded left as ``_sum`` does; tanh,
+    tanh′ and σ′ from the library's records as ``ops`` applies them; the sheet's + 0.0 where
+    a step is settled), without the formulas' and the recorder's calls per quantity. Only the
+    output error at a step with a target goes through ``output_error`` itself. Only for a
+    ``quick`` sheet; tests/test_gated_quick.py holds it equal to the silent steps, bit for bit. Returns (∂L/∂h, ∂L/∂c, the deltas by gate,
+    ∂L/∂x, the carries into each step {t: (Δh_t, Δc_t)}, the factors of the parts stacked as
+    _totals takes them, (∂L/∂h_0, ∂L/∂c_0)), or None when a value is beyond float64 (the silent steps then run and
+    name the first one)."""
+    W, U, _, Vv = nums
+    T, m = len(X), H.shape[1]
+    F, I, G, O = (series[k] for k in ("f", "i", "g", "o"))
+    dLdh, dLdc, dx = np.empty((T, m)), np.empty((T, m)), np.empty((T, X.shape[1]))
+    deltas = {k: np.empty((T, m)) for k in ("f", "i", "c", "o")}
+    Df, Di, Dg, Do = deltas["f"], deltas["i"], deltas["c"], deltas["o"]
+    WT = [W[k].T for k in ("f", "i", "c", "o")]
+    UT = [U[k].T for k in ("f", "i", "c", "o")]
+    tanh, tanh_prime, sigma_prime = TANH.value, TANH.prime, SIG.prime
+    carries, errs = {T: (None, None)}, {}
+    carry_h = carry_c = None
+    with np.errstate(all="ignore"):
+        for t in range(T, 0, -1):
+            f, i, g, o, c, c_prev, x, h_prev = F[t - 1], I[t - 1], G[t - 1], O[t - 1], C[t], C[t - 1], X[t - 1], H[t - 1]
+            terms, err, V = [], None, None
+            out = outs.get(t)
+            if out is not None:
+                V = Vv
+                err = output_error(page, t, head, page.sym("", out[0]), page.sym("", out[1]), page.sym("", out[2]))
+                terms.append(V.T @ err if V is not None else err)
+            if carry_h is not None:
+                terms.append(carry_h)
+            if up_h is not None:
+                terms.append(up_h[t - 1])
+            dh = _sum(terms) + 0.0
+            tc = tanh(c)
+            terms = [dh * o * tanh_prime(c, tc)]
+            if carry_c is not None:
+                terms.append(carry_c)
+            if up_c is not None and t == T:
+                terms.append(up_c)
+            dc = _sum(terms) + 0.0
+            dg = dc * i * tanh_prime(g, g) + 0.0
+            di = dc * g * sigma_prime(i, i) + 0.0
+            df = dc * c_prev * sigma_prime(f, f) + 0.0
+            do = dh * tc * sigma_prime(o, o) + 0.0
+            dLdh[t - 1], dLdc[t - 1], Dg[t - 1], Di[t - 1], Df[t - 1], Do[t - 1] = dh, dc, dg, di, df, do
+            dx[t - 1] = WT[0] @ df + WT[1] @ di + WT[2] @ dg + WT[3] @ do + 0.0
+            if V is not None and err is not None:
+                errs[t] = err
+            carry_h = UT[0] @ df + UT[1] @ di + UT[2] @ dg + UT[3] @ do
+            carry_c = dc * f
+            carries[t - 1] = (carry_h, carry_c)
+    ends = (carry_h + 0.0, carry_c + 0.0)  # ∂L/∂h_0, ∂L/∂c_0: settled
+    if not all(np.isfinite(a).all() for a in (dLdh, dLdc, dx, Df, Di, Dg, Do) + ends):
+        return None
+    # the factors of the parts, stacked over the steps as _totals stacks them (rows t = 1 … T)
+    Xc, Hc = np.ascontiguousarray(X), np.ascontiguousarray(H[:T])
+    stacked = {}
+    for k in ("f", "i", "c", "o"):
+        stacked[f"W_{k}"], stacked[f"U_{k}"], stacked[f"b_{k}"] = (deltas[k], Xc), (deltas[k], Hc), (deltas[k], None)
+    if errs:
+        ts = sorted(errs)
+        E = np.array([errs[t] for t in ts])
+        stacked["V"], stacked["c"] = (E, np.array([H[t] for t in ts])), (E, None)
+    return dLdh, dLdc, deltas, dx, carries, stacked, ends
 
 
 def _rule_texts(page, cell: Cell, head: Head, T: int):
@@ -692,10 +776,12 @@ def _step_table(sheet, cell: Cell, dLdh, dLdc, deltas, m: int):
                                     "results carry them in full.")
 
 
-def _totals(sheet, cell: Cell, parts, factors, head: Head, T: int) -> dict:
+def _totals(sheet, cell: Cell, parts, factors, head: Head, T: int, stacked: dict | None = None) -> dict:
     """Each gradient as the sum of its parts over the steps: written out term by term for a
     short sequence (``parts``), else Σ over the steps, computed from the factors a_t b_tᵀ of
-    the parts at once (Σ_t a_t b_tᵀ = Aᵀ B) and shown by their norms ‖a_t‖ ‖b_t‖ per step."""
+    the parts at once (Σ_t a_t b_tᵀ = Aᵀ B) and shown by their norms ‖a_t‖ ‖b_t‖ per step.
+    ``stacked``: {key: (A, B)} already stacked (rows t = 1 … T, or the steps with a target),
+    in place of ``factors``."""
     s = sheet.section("Gradients: the parts summed over the time steps")
     keys = list(cell.keys) + (["V", "c"] if head.layer else [])
     steps = {k: list(range(1, T + 1)) for k in cell.keys}
@@ -703,11 +789,12 @@ def _totals(sheet, cell: Cell, parts, factors, head: Head, T: int) -> dict:
         steps["V"] = steps["c"] = head.steps(T)
     small = all(np.size(cell.values[k] if k in cell.values else (head.V if k == "V" else head.c)) <= 16
                 for k in keys)
-    stacked = {}
-    for k in keys:
-        A = np.array([factors[t][k][0] for t in steps[k]])
-        B = None if factors[steps[k][0]][k][1] is None else np.array([factors[t][k][1] for t in steps[k]])
-        stacked[k] = (A, B)
+    if stacked is None:
+        stacked = {}
+        for k in keys:
+            A = np.array([factors[t][k][0] for t in steps[k]])
+            B = None if factors[steps[k][0]][k][1] is None else np.array([factors[t][k][1] for t in steps[k]])
+            stacked[k] = (A, B)
     if T > 1:
         cols = {}
         for k in keys:
@@ -771,15 +858,14 @@ def _forget_path(sheet, F: np.ndarray, T: int, m: int):
            "near 1 it arrives almost undiminished (the constant error carousel); each gate near 0 cuts it.")
     with np.errstate(divide="ignore"):
         logs = np.log(F)
-    acc = np.zeros(m)
-    rows = []
+    # row j (t = T − j): the sum of ln f over the steps T, …, t + 1, added in that order
+    acc = np.vstack([np.zeros((1, m)), np.cumsum(logs[::-1][:-1], axis=0)])
+    prod = np.exp(acc)
+    norms = np.max(prod, axis=1).tolist()  # the spectral norm of a diagonal matrix: its largest |entry|
+    top = np.max(acc, axis=1)
+    log10s = np.where(np.isfinite(top), top / math.log(10), -math.inf).tolist()
     small = m <= SMALL
-    for t in range(T, 0, -1):
-        prod = np.exp(acc)
-        norm = float(np.max(prod))  # the spectral norm of a diagonal matrix: its largest |entry|
-        log10 = float(np.max(acc) / math.log(10)) if np.isfinite(np.max(acc)) else -math.inf
-        rows.append([t] + ([prod] if small else []) + [norm, log10])
-        acc = acc + logs[t - 1]
+    rows = [[T - j] + ([prod[j]] if small else []) + [norms[j], log10s[j]] for j in range(T)]
     s.table(["t"] + ([rf"f_{{{T}}} \odot \cdots \odot f_{{t+1}}"] if small else [])
             + [rf"\lVert{{\partial c_{{{T}}} / \partial c_{{t}}}}\rVert_{{2}}", r"\log_{10}"], rows,
             note="At t = T the product is empty (1). The full ∂L/∂c_t above also has the paths through h_t.")

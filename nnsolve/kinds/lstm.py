@@ -326,6 +326,36 @@ def cell(page, t, weights, x, h_prev, c_prev, wide=False):
     return f, i, g, o, c, h
 
 
+def cells_on_numbers(weights, X, h0, c0) -> dict | None:
+    """What ``cell`` on the silent page computes at every step, on numbers directly: the same
+    operations in the same order, σ and tanh from the library's records as ``ops`` applies
+    them, the sheet's + 0.0 where a step is settled; without a formula's and the recorder's
+    calls per quantity, which are most of a silent step's cost. Only for a sheet that is
+    ``quick`` (no rounding, given values or slips). tests/test_gated_quick.py holds the two
+    equal, bit for bit, in results, result order and working. Returns the series (T × m
+    each), or None when a value is beyond float64 (the silent steps then run and name the
+    first one)."""
+    W, U, b = weights
+    T, m = len(X), len(h0)
+    out = {k: np.empty((T, m)) for k in ("f", "i", "g", "o", "c", "h")}
+    F, I, G, O, C, H = (out[k] for k in ("f", "i", "g", "o", "c", "h"))
+    sigma, tanh = _gated.SIG.value, _gated.TANH.value
+    (Wf, Wi, Wc, Wo), (Uf, Ui, Uc, Uo), (bf, bi, bc, bo) = ([d[k] for k in ("f", "i", "c", "o")] for d in (W, U, b))
+    h, c = np.asarray(h0, dtype=float), np.asarray(c0, dtype=float)
+    with np.errstate(all="ignore"):
+        for t in range(T):
+            x = X[t]
+            f = F[t] = sigma(Wf @ x + Uf @ h + bf)  # σ ∈ [0, 1]: the sheet's + 0.0 changes nothing
+            i = I[t] = sigma(Wi @ x + Ui @ h + bi)
+            g = G[t] = tanh(Wc @ x + Uc @ h + bc) + 0.0
+            o = O[t] = sigma(Wo @ x + Uo @ h + bo)
+            c = C[t] = f * c + i * g + 0.0
+            h = H[t] = o * tanh(c) + 0.0
+    if not all(np.isfinite(a).all() for a in out.values()):
+        return None
+    return out
+
+
 def forward(sheet, X, gates: Gates, h0, c0, layout, title: str) -> dict:
     """The forward pass of one LSTM layer over the sequence X; returns the series of every gate
     and state (T × m each). ``sheet``: the sheet, or a layer's view of it (stacked layers)."""
@@ -353,8 +383,15 @@ def forward(sheet, X, gates: Gates, h0, c0, layout, title: str) -> dict:
             cell(page, t, nums, x, h_prev, c_prev, wide)
         return build
 
+    quick = cells_on_numbers(nums, X, h0, c0) if T > _gated.QUICK_FROM and sheet.silent.sheet.quick else None
     h_prev, c_prev = h0, c0
-    for t in range(1, T + 1):
+    if quick is not None:  # the same numbers as the silent cell's, remembered in the same order
+        series = quick
+        for t in range(1, T + 1):
+            sheet.section(f"Time step t = {t}", level=3, detail=True, builder=working_of(t, X[t - 1], h_prev, c_prev))
+            c_prev, h_prev = series["c"][t - 1], series["h"][t - 1]
+        sheet.silent.sheet.remember_steps(sheet.silent, names, range(1, T + 1), series)
+    for t in range(1, T + 1) if quick is None else ():
         x = X[t - 1]
         sheet.section(f"Time step t = {t}", level=3, detail=True, builder=working_of(t, x, h_prev, c_prev))
         values = cell(sheet.silent, t, nums, x, h_prev, c_prev)
