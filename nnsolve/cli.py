@@ -126,6 +126,7 @@ def run(file, fmt, precision, rounding, full, plots_dir):
       nnsolve run problems/lstm_seed.yaml --rounding 3   # as a hand calculation to 3 d.p.
       nnsolve run problems/mlp_published_222.yaml --plots pictures/
     """
+    _few_collections()
     from .render.registry import get
     renderer = get(fmt)
     if plots_dir is None:
@@ -143,6 +144,20 @@ def run(file, fmt, precision, rounding, full, plots_dir):
                    f"no pictures for this problem (kinds with pictures: "
                    f"{', '.join(sorted(plots.PICTURES))})", err=True)
     emit(working, fmt, full)
+
+
+_IN_MAIN = [False]  # set by main(): the command is the process
+
+
+def _few_collections() -> None:
+    """For a command that builds one working and writes it: what it makes lives to its end (the
+    working's steps and sections, the results' lists), so the cyclic collector's passes over it,
+    again and again as it grows, find nothing; they took a third of a long sequence's solve. So
+    collect rarely (as mypy does). vary and check solve many problems, whose garbage is cyclic:
+    they keep Python's defaults, as do the library's callers."""
+    import gc
+    if _IN_MAIN[0]:  # a process of its own (not a caller's, nor the tests')
+        gc.set_threshold(100_000, 50, 100)
 
 
 def emit(working, fmt: str, full: bool) -> None:
@@ -253,7 +268,14 @@ _register_optional()
 
 
 def main():
-    cli(prog_name="nnsolve")
+    # At exit, what is left is given back with the process: no last collection walks it first
+    # (gc.freeze: the exit's own collection skips it; a long sequence's working is big).
+    import gc
+    _IN_MAIN[0] = True
+    try:
+        cli(prog_name="nnsolve")
+    finally:
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from conftest import ROOT
 from nnsolve import kinds as registry
 from nnsolve.core import solve_text
 
@@ -98,3 +99,22 @@ def test_remark_at_an_unknown_step(run_cli, write):
     text = open("problems/mlp_published_222.yaml").read() + "remarks:\n  - {at: q_7, text: hm}\n"
     code, _, err = run_cli("run", write(text))
     assert code == 2 and "remarks[0].at" in err and "no step named 'q_7'" in err and "y^(1)" in err
+
+
+def test_run_collects_rarely_only_as_a_process_of_its_own(tmp_path):
+    """`nnsolve run` as its own process raises the collector's threshold; called in-process (a
+    library caller, the tests) it leaves Python's settings alone."""
+    import gc
+
+    from click.testing import CliRunner
+    from nnsolve.cli import cli
+    before = gc.get_threshold()
+    assert CliRunner().invoke(cli, ["run", str(ROOT / "problems" / "lstm_seed.yaml"), "--format", "json"]).exit_code == 0
+    assert gc.get_threshold() == before
+    code = ("import gc, sys\nfrom nnsolve import cli\nsys.argv = ['nnsolve', 'run', 'problems/lstm_seed.yaml', "
+            "'--format', 'json']\nimport atexit\natexit.register(lambda: sys.stderr.write(str(gc.get_threshold())))\n"
+            "cli.main()\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(ROOT))
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["kind"] == "lstm"
+    assert p.stderr.strip().startswith("(100000,")

@@ -582,3 +582,15 @@ def test_no_progress_bar_without_a_terminal(tmp_path):
 def test_number_text_is_exact():
     assert V.number_text(-45, 2) == "-0.45" and V.number_text(7, 0) == "7" and V.number_text(5, 3) == "0.005"
     assert V.number_text(120, 1) == "12.0"
+
+
+def test_the_quick_randint_draws_what_random_randint_draws():
+    import random
+
+    from nnsolve.vary import randint_of
+    for seed in range(5):
+        a, b = random.Random(seed), random.Random(seed)
+        quick = randint_of(b)
+        bounds = [(0, 0), (0, 1), (-5, 5), (1, 1000), (0, 2 ** 40), (3, 7)] * 200
+        assert [a.randint(lo, hi) for lo, hi in bounds] == [quick(lo, hi) for lo, hi in bounds]
+        assert a.random() == b.random()  # and the stream goes on alike
