@@ -143,9 +143,14 @@ def prime(activation, v, y):
     return act.prime(v, v if _PRIME_OF_V[0] else y)
 
 
+_ACTIVATIONS: list = []  # the library's table, looked up once (nn imports ops: not at import time)
+
+
 def _lib(name: str):
-    from .nn.activations import ACTIVATIONS
-    return ACTIVATIONS[name]
+    if not _ACTIVATIONS:
+        from .nn.activations import ACTIVATIONS
+        _ACTIVATIONS.append(ACTIVATIONS)
+    return _ACTIVATIONS[0][name]
 
 
 def sigma(x):

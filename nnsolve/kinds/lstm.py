@@ -309,7 +309,10 @@ def cell(page, t, weights, x, h_prev, c_prev, wide=False):
     """One time step of the LSTM, each formula stated once. ``page`` decides what happens
     to it: a shown page records the working, the silent page only computes, the rules page
     states it in symbols (t = "t"). ``weights``: (W, U, b), dicts by gate."""
-    W, U, b = ({g: page.sym(f"{k}_{g}", v) for g, v in d.items()} for k, d in zip("WUb", weights))
+    if page.shown:  # named for the formulas; on the silent page the arrays themselves (what sym gives there)
+        W, U, b = ({g: page.sym(f"{k}_{g}", v) for g, v in d.items()} for k, d in zip("WUb", weights))
+    else:
+        W, U, b = weights
     prev = "t-1" if t == "t" else t - 1
     x, h_prev, c_prev = page.sym(f"x_{{{t}}}", x), page.sym(f"h_{{{prev}}}", h_prev), page.sym(f"c_{{{prev}}}", c_prev)
     sub = not wide
