@@ -92,7 +92,7 @@ class Sheet:
         """True when a silent step would only compute and remember its value: no hand
         rounding, no given values, no wanted set, no slip in force. A kind may then run a
         long loop of silent steps on numbers directly (the same operations in the same
-        order, remembering the same paths in the same order) and call :meth:`remember`."""
+        order) and remember what it computed at once (:meth:`remember_steps`)."""
         return self.rounding is None and not self.given and self.wanted is None and not self.final \
             and ops.plain()
 

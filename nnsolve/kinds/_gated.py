@@ -662,10 +662,11 @@ def lstm_back_on_numbers(page, head: Head, nums, X, H, C, series: dict, outs: di
     tanh′ and σ′ from the library's records as ``ops`` applies them; the sheet's + 0.0 where
     a step is settled), without the formulas' and the recorder's calls per quantity. Only the
     output error at a step with a target goes through ``output_error`` itself. Only for a
-    ``quick`` sheet; tests/test_gated_quick.py holds it equal to the silent steps, bit for bit. Returns (∂L/∂h, ∂L/∂c, the deltas by gate,
-    ∂L/∂x, the carries into each step {t: (Δh_t, Δc_t)}, the factors of the parts stacked as
-    _totals takes them, (∂L/∂h_0, ∂L/∂c_0)), or None when a value is beyond float64 (the silent steps then run and
-    name the first one)."""
+    ``quick`` sheet; tests/test_gated_quick.py holds it equal to the silent steps, bit for bit.
+    Returns (∂L/∂h, ∂L/∂c, the deltas by gate, ∂L/∂x, the carries into each step
+    {t: (Δh_t, Δc_t)}, the factors of the parts stacked as _totals takes them,
+    (∂L/∂h_0, ∂L/∂c_0)), or None when a value is beyond float64 (the silent steps then run
+    and name the first one)."""
     W, U, _, Vv = nums
     T, m = len(X), H.shape[1]
     F, I, G, O = (series[k] for k in ("f", "i", "g", "o"))

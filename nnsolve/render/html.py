@@ -22,7 +22,7 @@ from ..notation import to_unicode
 from ..numfmt import NumberFormat
 from ..working import Working
 from .layout import (LAYOUT, Cell, Chain, Document, Formula, Metrics, Para, Row, TableD, layout,
-                     Rules, measure_tex, split_equals, with_rules)
+                     Rules, column_header, measure_tex, split_equals, with_rules)
 
 OPEN_DETAILS_MOST = 3  # with more per-step sections than this, each folds into <details>
 ANSWERS_SHORT = 4  # a result with more numbers goes into "All results" (folded)
@@ -121,19 +121,8 @@ def _chain(c: Chain) -> str:
     return "\n".join(out)
 
 
-def _is_word(header: str) -> bool:
-    return not re.search(r"[\\_^{}]", header) and bool(re.search(r"[A-Za-z]{3,}", header))
-
-
 def _header(c) -> str:
-    c = "" if c is None else str(c)
-    if not c.strip():
-        return ""
-    if "$" in c:
-        return inline(c)
-    if _is_word(c):
-        return esc(c)
-    return mathml(c)
+    return column_header(c, inline, esc, mathml)
 
 
 def _cell(c: Cell) -> str:

@@ -24,7 +24,7 @@ from ..notation import GREEK
 from ..numfmt import NumberFormat
 from ..working import Working
 from .layout import (LAYOUT, Cell, Chain, Document, Formula, Metrics, Para, Row, TableD, layout,
-                     Rules, measure_tex, with_rules)
+                     Rules, column_header, measure_tex, with_rules)
 
 CHAIN_WIDTH = 80  # characters of a typeset display line on A4 at 11 pt before a chain breaks
 ANSWERS_SHORT = 4  # results with more numbers are not repeated in the answers
@@ -190,19 +190,8 @@ def _chain(c: Chain) -> str:
     return "\n".join(out)
 
 
-def _is_word(header: str) -> bool:
-    return not re.search(r"[\\_^{}]", header) and bool(re.search(r"[A-Za-z]{3,}", header))
-
-
 def _header(c) -> str:
-    c = "" if c is None else str(c)
-    if not c.strip():
-        return ""
-    if "$" in c:
-        return inline(c)
-    if _is_word(c):
-        return tex_text(c)
-    return "$" + tex_math(c) + "$"
+    return column_header(c, inline, tex_text, lambda t: "$" + tex_math(t) + "$")
 
 
 def _cell(c: Cell) -> str:

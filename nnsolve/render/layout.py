@@ -69,6 +69,23 @@ def cell(c, params: Layout = LAYOUT):
     return c
 
 
+
+def _is_word(text: str) -> bool:
+    """A header with words ('epoch', 'time step', 'W (rows: neurons)') reads as text, not
+    as a product of italic letters; symbols (w, dw, \\Delta w, y_i) stay mathematics."""
+    return not re.search(r"[\\_^{}]", text) and bool(re.search(r"[A-Za-z]{3,}", text))
+
+
+def column_header(c, inline: Callable, word: Callable, math: Callable) -> str:
+    """A table's column header in a renderer's terms: empty; text with $…$ (``inline``); words
+    (``word``); or a symbol (``math``)."""
+    c = "" if c is None else str(c)
+    if not c.strip():
+        return ""
+    if "$" in c:
+        return inline(c)
+    return word(c) if _is_word(c) else math(c)
+
 # -- steps ------------------------------------------------------------------------------------
 
 @dataclass

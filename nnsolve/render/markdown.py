@@ -17,7 +17,7 @@ import re
 from ..errors import visible
 from ..working import Working
 from .layout import (LAYOUT, Cell, Chain, Document, Formula, Metrics, Para, Row, TableD, layout,
-                     Rules, measure_tex, with_rules)
+                     Rules, column_header, measure_tex, with_rules)
 
 # A chain longer than this (LaTeX characters) is written one form per line.
 LONG_CHAIN = LAYOUT.chain_width
@@ -156,21 +156,8 @@ def _chain(c: Chain) -> list[str]:
     return out
 
 
-def _is_word(header: str) -> bool:
-    """A header with words ('epoch', 'time step', 'W (rows: neurons)') reads as text, not
-    as a product of italic letters; symbols (w, dw, \\Delta w, y_i) stay mathematics."""
-    return not re.search(r"[\\_^{}]", header) and bool(re.search(r"[A-Za-z]{3,}", header))
-
-
 def _header(c) -> str:
-    c = "" if c is None else str(c)
-    if not c.strip():
-        return ""
-    if "$" in c:
-        return inline(c, in_table=True)
-    if _is_word(c):
-        return _escape_text(c)
-    return _math_inline(c, in_table=True)
+    return column_header(c, lambda t: inline(t, in_table=True), _escape_text, lambda t: _math_inline(t, in_table=True))
 
 
 def _cell(c: Cell) -> str:
